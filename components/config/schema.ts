@@ -1,0 +1,154 @@
+/**
+ * The stack config: one zod schema for the whole estate. Every other value (addresses, keys,
+ * files, steps) is derived from what this accepts; nothing is read from config anywhere else.
+ */
+import { z } from "zod";
+import { parseCidr, parseIpv4 } from "../network/ip";
+import { openSshKeyProblem } from "./sshKey";
+
+/** An object that rejects unknown keys, one message per key with the nearest known one. */
+function strictObject<S extends z.ZodRawShape>(shape: S) {
+  const known = Object.keys(shape);
+  // Multi-key issues are split back per key by ./problems (one line per key, same order).
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys" ? issue.keys.map((key) => unknownKeyMessage(key, known)).join("\n") : undefined,
+  });
+}
+
+export function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const nearest = [...known].sort((a, b) => editDistance(key, a) - editDistance(key, b))[0];
+  const hint = nearest !== undefined && editDistance(key, nearest) <= Math.max(2, nearest.length / 3) ? `did you mean ${nearest}?` : `known keys: ${known.join(", ")}`;
+  return `unknown key; ${hint}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+/** A peer name: it becomes a host name, a file name and part of resource names. */
+export const peerName = z
+  .string({ error: "a name: lowercase letters, digits and dashes, e.g. gpu1" })
+  .regex(/^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/, "use lowercase letters, digits and dashes (at most 32), starting with a letter, e.g. gpu1");
+
+const host = z
+  .string({ error: "a host name or IPv4 address, e.g. 192.168.1.50" })
+  .refine((h) => parseIpv4(h) !== undefined || (HOSTNAME.test(h) && !/^[\d.]+$/.test(h)), "not a host name or IPv4 address, e.g. 192.168.1.50 or edge.example.net");
+
+const port = (what: string) => z.number({ error: `${what}: a port number` }).int("a whole number").min(1, "ports are 1–65535").max(65535, "ports are 1–65535");
+
+const ipv4 = z.string({ error: "an IPv4 address" }).refine((a) => parseIpv4(a) !== undefined, "not an IPv4 address (a.b.c.d)");
+
+export const cidr = z
+  .string({ error: "an IPv4 network, e.g. 10.66.0.0/24" })
+  .refine((c) => parseCidr(c) !== undefined, "not an IPv4 network: write a.b.c.d/n with the host bits zero, e.g. 10.66.0.0/24");
+
+const openSshKey = z.string({ error: "an OpenSSH public key line, e.g. ssh-ed25519 AAAA…" }).superRefine((line, ctx) => {
+  const problem = openSshKeyProblem(line);
+  if (problem) ctx.addIssue({ code: "custom", message: `not an OpenSSH public key line: ${problem}` });
+});
+
+const sshShape = {
+  /** Where the program connects to (LAN address, public name, or tunnel address). */
+  host,
+  port: port("the SSH port").default(22),
+  user: z
+    .string({ error: "the login user, who must have passwordless sudo, e.g. kirill" })
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "not a Linux user name"),
+  /** The host's own public key, as `ssh-keyscan -t ed25519 <host>` prints it (without the host name). */
+  hostKey: openSshKey.optional(),
+  /** Connect without checking the host key: only for a first contact on a trusted LAN. */
+  insecureIgnoreHostKey: z.boolean().default(false),
+};
+
+export const edgeSsh = strictObject(sshShape);
+/** A server may be reached through the edge (SSH jump), e.g. at its LAN address behind the edge. */
+export const serverSsh = strictObject({ ...sshShape, viaEdge: z.boolean().default(false) });
+
+export const DIGITALOCEAN_REGIONS = ["ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1"] as const;
+
+const digitalOceanEdge = strictObject({
+  kind: z.literal("digitalocean"),
+  name: peerName.default("edge"),
+  region: z.enum(DIGITALOCEAN_REGIONS, { error: `a DigitalOcean region slug: ${DIGITALOCEAN_REGIONS.join(", ")}` }).default("sgp1"),
+  size: z
+    .string({ error: "a droplet size slug, e.g. s-1vcpu-2gb" })
+    .regex(/^(s|c|c2|g|gd|m|m3|so|so1_5)-\d+vcpu-\d+gb(-[a-z0-9-]+)?$/, "not a droplet size slug like s-1vcpu-2gb or s-2vcpu-4gb-amd")
+    .default("s-1vcpu-2gb"),
+  image: z.string().regex(/^[a-z0-9.-]+$/, "not an image slug like ubuntu-24-04-x64").default("ubuntu-24-04-x64"),
+  /** The admin account created on the droplet, with passwordless sudo. */
+  adminUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "not a Linux user name").default("infernus"),
+  /** Public keys allowed to log in as adminUser: the operator's own. */
+  sshAuthorizedKeys: z.array(openSshKey, { error: "a list of OpenSSH public key lines" }).min(1, "at least one key, or nobody can log in"),
+  /** Where SSH is allowed from. */
+  adminCidrs: z.array(cidr, { error: "a list of networks allowed to SSH, e.g. [203.0.113.7/32]" }).min(1, "at least one network, or nobody can log in"),
+});
+
+const existingEdge = strictObject({
+  kind: z.literal("existing"),
+  name: peerName.default("edge"),
+  ssh: edgeSsh,
+  /** The address or name every other peer dials for the tunnel (a public IP, a DDNS name, or a LAN address). */
+  endpoint: host,
+});
+
+export const edgeSchema = z.discriminatedUnion("kind", [digitalOceanEdge, existingEdge], {
+  error: (issue) => (issue.code === "invalid_union" ? "kind must be digitalocean (a droplet made here) or existing (a machine you have)" : undefined),
+});
+
+export const tunnelSchema = strictObject({
+  cidr: cidr.default("10.66.0.0/24"),
+  /** UDP port the edge listens on. */
+  port: port("the WireGuard UDP port").default(51820),
+  /** 1420 suits a 1500-byte link, 1412 a PPPoE one. */
+  mtu: z.number().int().min(1280, "WireGuard needs at least 1280 for IPv6").max(8920, "at most 8920 (a 9000-byte jumbo link)").default(1420),
+  interface: z.string().regex(/^[a-zA-Z0-9_=+.-]{1,15}$/, "an interface name of at most 15 characters, e.g. wg0").default("wg0"),
+  /** Seconds between keepalives from peers behind NAT. */
+  keepaliveSeconds: z.number().int().min(1).max(65535).default(25),
+  /** Resolvers that full-tunnel clients use, so DNS does not leak outside the tunnel. */
+  clientDns: z.array(ipv4).min(1).default(["9.9.9.9", "1.1.1.1"]),
+});
+
+export const lanSchema = strictObject({
+  /** The home networks; the tunnel must not overlap them. */
+  cidrs: z.array(cidr).default([]),
+});
+
+export const clientSchema = strictObject({
+  name: peerName,
+  /** Send all traffic through the edge, not only the tunnel subnet. */
+  fullTunnel: z.boolean().default(false),
+  /** Pin the tunnel address; by default it follows from the name. */
+  address: ipv4.optional(),
+});
+
+export const serverSchema = strictObject({
+  name: peerName,
+  ssh: serverSsh,
+  address: ipv4.optional(),
+});
+
+export const estateSchema = strictObject({
+  edge: edgeSchema,
+  tunnel: tunnelSchema.prefault({}),
+  lan: lanSchema.prefault({}),
+  clients: z.array(clientSchema).default([]),
+  servers: z.array(serverSchema).default([]),
+});
+
+export type EstateConfig = z.infer<typeof estateSchema>;
+export type EdgeConfig = EstateConfig["edge"];
+export type TunnelConfig = EstateConfig["tunnel"];
+export type ClientConfig = EstateConfig["clients"][number];
+export type ServerConfig = EstateConfig["servers"][number];
+export type SshConfig = z.infer<typeof edgeSsh> & { viaEdge?: boolean };

@@ -1,0 +1,65 @@
+/**
+ * The estate: the edge, the tunnel between it, the GPU servers and the user's devices, and every
+ * host's steps. Wiring only: what each part is comes from the validated config.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { peerRequests } from "./config/checks";
+import type { EstateConfig } from "./config/schema";
+import { Edge } from "./edge/edge";
+import { sshConnection, type Credentials } from "./host/connection";
+import { RemoteHost } from "./host/remoteHost";
+import { planAddresses } from "./network/addressPlan";
+import { WireGuard } from "./network/wireguard";
+
+export interface EstateArgs {
+  /** The whole validated stack config. */
+  readonly config: EstateConfig;
+  /** The operator's SSH credentials for every host. */
+  readonly credentials: Credentials;
+}
+
+export class Estate extends pulumi.ComponentResource {
+  public readonly edge: Edge;
+  public readonly tunnel: WireGuard;
+  /** Every host the program provisions, the edge first. */
+  public readonly hosts: RemoteHost[];
+  /** `host:port` that spokes dial. */
+  public readonly tunnelEndpoint: pulumi.Output<string>;
+  /** Each peer's tunnel address by name. */
+  public readonly addresses: Record<string, string>;
+  /** Each client device's wg-quick file, secret. */
+  public readonly clientConfigs: Record<string, pulumi.Output<string>>;
+
+  constructor(name: string, args: EstateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("infernus:estate:Estate", name, {}, opts);
+    const { config, credentials } = args;
+    this.edge = new Edge(`${name}-edge`, { edge: config.edge, credentials }, { parent: this });
+
+    const fullTunnel = new Set(config.clients.filter((c) => c.fullTunnel).map((c) => c.name));
+    const plan = planAddresses(config.tunnel.cidr, peerRequests(config));
+    if (plan.problems.length > 0) throw new Error(`address plan: ${plan.problems.map((p) => p.message).join("; ")}`);
+    this.tunnel = new WireGuard(
+      `${name}-tunnel`,
+      { tunnel: config.tunnel, peers: plan.peers.map((p) => ({ ...p, fullTunnel: fullTunnel.has(p.name) })), hubEndpoint: this.edge.endpoint },
+      { parent: this },
+    );
+    const hubStep = this.tunnel.install(this.edge.host, config.edge.name);
+
+    const servers = config.servers.map((server) => {
+      const proxy = server.ssh.viaEdge ? this.edge.host.connection : undefined;
+      const host = new RemoteHost(
+        server.name,
+        { connection: sshConnection(server.name, server.ssh, credentials, proxy), after: server.ssh.viaEdge ? [hubStep.command] : [] },
+        { parent: this },
+      );
+      this.tunnel.install(host, server.name);
+      return host;
+    });
+
+    this.hosts = [this.edge.host, ...servers];
+    this.tunnelEndpoint = pulumi.interpolate`${this.edge.endpoint}:${config.tunnel.port}`;
+    this.addresses = Object.fromEntries(plan.peers.map((p) => [p.name, p.address]));
+    this.clientConfigs = Object.fromEntries(config.clients.map((c) => [c.name, this.tunnel.peers[c.name].config]));
+    this.registerOutputs({ tunnelEndpoint: this.tunnelEndpoint, addresses: this.addresses, clientConfigs: this.clientConfigs });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * RemoteHost: one machine reached over SSH, and the one way anything runs on it: named steps,
+ * run in the order they were added, each re-run exactly when its stdin bytes change.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { asset, composeStdin, sha256, type ResolvedFile } from "./stdin";
+
+export type Connection = command.types.input.remote.ConnectionArgs;
+
+export interface StepFile {
+  /** Absolute path on the host. */
+  readonly path: string;
+  /** Octal mode, e.g. "0600" for anything holding a secret. */
+  readonly mode: string;
+  readonly owner?: string;
+  readonly content: pulumi.Input<string>;
+}
+
+export interface StepSpec {
+  /** The script under assets/, e.g. "network/wireguard.sh". */
+  readonly script: string;
+  /** Plain (non-secret) values exported as environment variables before the script. */
+  readonly params?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Files written before the script runs; secrets travel only this way. */
+  readonly files?: readonly StepFile[];
+}
+
+/** A step as added, for the render and for callers that order other work after it. */
+export interface Step {
+  readonly host: string;
+  readonly name: string;
+  /** 1-based position among the host's steps. */
+  readonly order: number;
+  readonly command: command.remote.Command;
+  readonly files: pulumi.Output<ResolvedFile[]>;
+  readonly stdin: pulumi.Output<string>;
+  readonly trigger: pulumi.Output<string>;
+}
+
+export interface RemoteHostArgs {
+  /** How to reach the host: address, user, pinned host key, key or agent, optional proxy. */
+  readonly connection: pulumi.Input<Connection>;
+  /** Resources the first step waits for, e.g. the edge's tunnel when this host is reached through it. */
+  readonly after?: readonly pulumi.Resource[];
+}
+
+/**
+ * Runs as the SSH user: fails with a clear message when sudo would ask for a password, then hands
+ * stdin to a root bash. Fixed text: nothing in it varies with the step or holds a secret.
+ */
+export const STEP_COMMAND = [
+  `if ! sudo -n true 2>/dev/null; then`,
+  `echo "infernus: $(id -un)@$(hostname) has no passwordless sudo, which every step needs;` +
+    ` add it with: echo '$(id -un) ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/infernus && sudo chmod 0440 /etc/sudoers.d/infernus" >&2;`,
+  `exit 1; fi;`,
+  `exec sudo -n bash -s`,
+].join(" ");
+
+export class RemoteHost extends pulumi.ComponentResource {
+  public readonly connection: pulumi.Output<Connection>;
+  public readonly steps: Step[] = [];
+  /** The host's name in the stack config; it names its steps. */
+  public readonly hostName: string;
+  private readonly after: readonly pulumi.Resource[];
+
+  constructor(name: string, args: RemoteHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("infernus:host:RemoteHost", name, {}, opts);
+    this.hostName = name;
+    this.after = args.after ?? [];
+    this.connection = pulumi.output(args.connection);
+    this.registerOutputs({ connection: this.connection });
+  }
+
+  /** Adds a step after this host's previous one. */
+  public step(name: string, spec: StepSpec): Step {
+    const script = asset(spec.script);
+    const files = pulumi
+      .all((spec.files ?? []).map((f) => pulumi.all([f.path, f.mode, f.owner, f.content])))
+      .apply((resolved) => resolved.map(([path, mode, owner, content]): ResolvedFile => ({ path, mode, ...(owner ? { owner } : {}), content })));
+    const params = pulumi.all(spec.params ?? {});
+    const stdin = pulumi.all([params, files]).apply(([p, f]) => composeStdin({ host: this.hostName, step: name, params: p, files: f, script }));
+    // The hash of high-entropy secrets reveals nothing, and a plain trigger shows in `pulumi preview`.
+    const trigger = pulumi.unsecret(stdin.apply(sha256));
+    const previous = this.steps.at(-1);
+    const cmd = new command.remote.Command(
+      `${this.hostName}-${name}`,
+      {
+        connection: this.connection,
+        create: STEP_COMMAND,
+        stdin,
+        triggers: [trigger],
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: previous ? [previous.command] : [...this.after], retainOnDelete: true },
+    );
+    const step: Step = { host: this.hostName, name, order: this.steps.length + 1, command: cmd, files, stdin, trigger };
+    this.steps.push(step);
+    return step;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The offline render: runs the real program under mocks and writes what a deployment would put
+ * where. Deterministic: the same stack file gives the same bytes.
+ *
+ *   out/<stack>/hosts/<host>/<absolute path>   every file a step installs
+ *   out/<stack>/steps/<host>/<NN>-<step>.sh    every step's stdin
+ *   out/<stack>/clients/<client>.conf (+ .png) every WireGuard client, with a QR code
+ *   out/<stack>/plan.json                      resources, steps and trigger hashes, stand-ins marked
+ *   out/<stack>/topology.md                    a Mermaid diagram of the estate
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import * as QRCode from "qrcode";
+import { declareEstate } from "../components/program";
+import type { Estate } from "../components/estate";
+import { resolve, runUnderMocks, type RecordedResource } from "./runtime";
+import { stackConfig } from "./stackFile";
+
+export interface RenderedTree {
+  /** Relative path (under out/<stack>/) to content. */
+  readonly files: ReadonlyMap<string, string | Buffer>;
+}
+
+export async function renderStack(stack: string, config = stackConfig(stack)): Promise<RenderedTree> {
+  const { result: estate, resources } = await runUnderMocks(declareEstate, { config, stack });
+  const files = new Map<string, string | Buffer>();
+  const steps = [];
+  for (const host of estate.hosts) {
+    for (const step of host.steps) {
+      const [stdin, installed, trigger] = await Promise.all([resolve(step.stdin), resolve(step.files), resolve(step.trigger)]);
+      files.set(`steps/${step.host}/${String(step.order).padStart(2, "0")}-${step.name}.sh`, stdin.value);
+      for (const file of installed.value) files.set(`hosts/${step.host}${file.path}`, file.content);
+      steps.push({ host: step.host, order: step.order, step: step.name, trigger: trigger.value, files: installed.value.map((f) => ({ path: f.path, mode: f.mode })) });
+    }
+  }
+  for (const [client, config] of Object.entries(estate.clientConfigs)) {
+    const text = (await resolve(config)).value;
+    files.set(`clients/${client}.conf`, text);
+    files.set(`clients/${client}.png`, await QRCode.toBuffer(text, { type: "png", errorCorrectionLevel: "M", margin: 2, scale: 6 }));
+  }
+  const endpoint = (await resolve(estate.tunnelEndpoint)).value;
+  files.set("plan.json", JSON.stringify(plan(stack, resources, steps, endpoint, estate.addresses), null, 2) + "\n");
+  files.set("topology.md", topology(stack, estate, endpoint));
+  return { files };
+}
+
+function plan(stack: string, resources: readonly RecordedResource[], steps: readonly object[], tunnelEndpoint: string, addresses: Record<string, string>) {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  return {
+    stack,
+    note: "Rendered under Pulumi's mock runtime. Outputs listed in a resource's standIns are invented here (documentation addresses, deterministic keys); a deployment gets real ones and keeps generated secrets only in Pulumi state.",
+    tunnelEndpoint,
+    addresses,
+    resources: [...resources].sort((a, b) => a.urn.localeCompare(b.urn)).map((r) => ({
+      type: r.type,
+      name: r.name,
+      parent: byUrn.get(r.parent)?.name ?? null,
+      ...(r.retainOnDelete ? { retainOnDelete: true } : {}),
+      ...(r.protect ? { protect: true } : {}),
+      ...(r.standIns.length > 0 ? { standIns: r.standIns } : {}),
+    })),
+    steps,
+  };
+}
+
+function topology(stack: string, estate: Estate, endpoint: string): string {
+  const peers = Object.entries(estate.addresses);
+  const hub = peers[0][0];
+  const hosts = new Set(estate.hosts.map((h) => h.hostName));
+  const node = (name: string, address: string) => `  ${mermaidId(name)}["${name}<br/>${address}"]`;
+  const lines = [
+    `# ${stack}: topology`,
+    "",
+    `WireGuard hub \`${hub}\` at \`${endpoint}\`; spokes keep the tunnel open from behind NAT.`,
+    "",
+    "```mermaid",
+    "flowchart LR",
+    ...peers.map(([name, address]) => node(name, address)),
+    ...peers.slice(1).map(([name]) => `  ${mermaidId(name)} ${hosts.has(name) ? "==>" : "-.->"}|WireGuard| ${mermaidId(hub)}`),
+    "```",
+    "",
+    "Thick arrows: servers provisioned by this stack. Dotted: client devices (configs in `clients/`).",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+function mermaidId(name: string): string {
+  return name.replace(/[^a-zA-Z0-9_]/g, "_");
+}
+
+export function writeTree(outDir: string, tree: RenderedTree): void {
+  rmSync(outDir, { recursive: true, force: true });
+  for (const [relative, content] of [...tree.files].sort(([a], [b]) => a.localeCompare(b))) {
+    const target = path.join(outDir, relative);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, content);
+  }
+}

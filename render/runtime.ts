@@ -1,0 +1,163 @@
+/**
+ * Runs the real program under Pulumi's mock runtime: no CLI, no cloud, no network. Every resource
+ * registration is recorded with its parent and options; values only a cloud (or a provider) could
+ * give are deterministic stand-ins, and each resource lists which of its outputs are stand-ins.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly urn: string;
+  /** The parent's URN; empty for the stack itself. */
+  readonly parent: string;
+  readonly custom: boolean;
+  readonly inputs: Record<string, unknown>;
+  readonly retainOnDelete: boolean;
+  readonly protect: boolean;
+  /** URNs this resource explicitly depends on. */
+  readonly dependsOn: readonly string[];
+  /** Outputs invented by the mock runtime (addresses, ids, generated keys): not what a deployment gets. */
+  readonly standIns: readonly string[];
+}
+
+interface StandIn {
+  readonly state: Record<string, unknown>;
+  readonly standIns: string[];
+}
+
+/** Deterministic bytes for a resource: never the deployed values, which live only in Pulumi state. */
+function seed(name: string, purpose: string, length = 32): Buffer {
+  return createHash("sha256").update(`infernus render stand-in:${purpose}:${name}`).digest().subarray(0, length);
+}
+
+/** An address in 203.0.113.0/24 (TEST-NET-3, reserved for documentation). */
+function documentationAddress(name: string): string {
+  return `203.0.113.${10 + (seed(name, "ip")[0] % 240)}`;
+}
+
+function ed25519StandIn(name: string): { publicKeyOpenssh: string; privateKeyOpenssh: string } {
+  const pkcs8 = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed(name, "ed25519")]);
+  const publicRaw = Buffer.from(createPublicKey(createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" })).export({ format: "jwk" }).x!, "base64url");
+  const field = (b: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(b.length);
+    return Buffer.concat([length, b]);
+  };
+  const blob = Buffer.concat([field(Buffer.from("ssh-ed25519")), field(publicRaw)]);
+  return {
+    publicKeyOpenssh: `ssh-ed25519 ${blob.toString("base64")}\n`,
+    privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n(render stand-in for ${name}: the real key is generated at deploy time and kept in Pulumi state)\n-----END OPENSSH PRIVATE KEY-----\n`,
+  };
+}
+
+function standIn(type: string, name: string, inputs: Record<string, unknown>): StandIn {
+  switch (type) {
+    case "random:index/randomBytes:RandomBytes": {
+      const bytes = seed(name, "bytes", Number(inputs.length ?? 32));
+      return { state: { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") }, standIns: ["base64", "hex"] };
+    }
+    case "tls:index/privateKey:PrivateKey":
+      return { state: { ...inputs, ...ed25519StandIn(name) }, standIns: ["publicKeyOpenssh", "privateKeyOpenssh"] };
+    case "digitalocean:index/reservedIp:ReservedIp":
+      return { state: { ...inputs, ipAddress: documentationAddress(name) }, standIns: ["ipAddress"] };
+    case "digitalocean:index/droplet:Droplet":
+      return { state: { ...inputs, ipv4Address: documentationAddress(name) }, standIns: ["id", "ipv4Address"] };
+    case "digitalocean:index/sshKey:SshKey": {
+      const fingerprint = (seed(name, "fingerprint", 16).toString("hex").match(/../g) ?? []).join(":");
+      return { state: { ...inputs, fingerprint }, standIns: ["id", "fingerprint"] };
+    }
+    default:
+      return { state: { ...inputs }, standIns: [] };
+  }
+}
+
+/** Resource ids a cloud would assign; numeric where the provider's are (DigitalOcean). */
+function standInId(type: string, name: string): string {
+  return type.startsWith("digitalocean:") ? String(100000000 + seed(name, "id").readUInt32BE(0) % 900000000) : `${name}-id`;
+}
+
+class RecordingMonitor extends MockMonitor {
+  constructor(
+    private readonly recorded: RecordedResource[],
+    private readonly standIns: Map<string, string[]>,
+    mocks: pulumi.runtime.Mocks,
+  ) {
+    super(mocks);
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
+    const type: string = req.getType();
+    const name: string = req.getName();
+    const parent: string = req.getParent();
+    const record = (err: unknown, response: { getUrn(): string } | undefined) => {
+      if (response) {
+        this.recorded.push({
+          type,
+          name,
+          urn: response.getUrn(),
+          parent,
+          custom: req.getCustom(),
+          inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+          retainOnDelete: req.getRetainondelete() === true,
+          protect: req.getProtect() === true,
+          dependsOn: [...req.getDependenciesList()].sort(),
+          standIns: this.standIns.get(`${type}::${name}`) ?? [],
+        });
+      }
+      callback(err, response);
+    };
+    return super.registerResource(req, record);
+  }
+}
+
+/** Resolves once every outstanding registration and apply has settled (internal to the SDK, not typed). */
+const waitForRegistrations = (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
+
+export interface RunResult<T> {
+  readonly result: T;
+  readonly resources: readonly RecordedResource[];
+}
+
+export interface RunOptions {
+  /** Full config keys (`infernus:edge`) to string values (objects and lists as JSON). */
+  readonly config: Readonly<Record<string, string>>;
+  readonly stack: string;
+  readonly project?: string;
+}
+
+/**
+ * Runs `program` with `config` under mocks and waits until every resource is registered.
+ * A program that throws registers nothing more and rejects with its error.
+ */
+export async function runUnderMocks<T>(program: () => T, options: RunOptions): Promise<RunResult<T>> {
+  const project = options.project ?? "infernus";
+  const recorded: RecordedResource[] = [];
+  const standIns = new Map<string, string[]>();
+  const mocks: pulumi.runtime.Mocks = {
+    newResource: (args) => {
+      const made = standIn(args.type, args.name, args.inputs);
+      standIns.set(`${args.type}::${args.name}`, made.standIns);
+      return { id: args.custom ? standInId(args.type, args.name) : undefined, state: made.state };
+    },
+    call: (args) => args.inputs,
+  };
+  await pulumi.runtime.setMocks(mocks, project, options.stack, false);
+  settings.setMockOptions(new RecordingMonitor(recorded, standIns, mocks), project, options.stack, false);
+  pulumi.runtime.setAllConfig({ ...options.config });
+  const result = program();
+  await waitForRegistrations();
+  return { result, resources: recorded };
+}
+
+/** The value of an Output (or plain value) and whether it is secret. */
+export async function resolve<T>(value: pulumi.Input<T>): Promise<{ value: T; secret: boolean }> {
+  const output = pulumi.output(value);
+  const secret = await pulumi.isSecret(output);
+  const resolved = await new Promise<T>((done) => output.apply((v) => done(v as T)));
+  return { value: resolved, secret };
+}
