@@ -130,9 +130,20 @@ export interface RunOptions {
   readonly project?: string;
 }
 
+/** The program threw: its error, and whatever it registered before (nothing, for a config error). */
+export class ProgramFailed extends Error {
+  constructor(
+    readonly cause: unknown,
+    readonly resources: readonly RecordedResource[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = "ProgramFailed";
+  }
+}
+
 /**
  * Runs `program` with `config` under mocks and waits until every resource is registered.
- * A program that throws registers nothing more and rejects with its error.
+ * A program that throws rejects with ProgramFailed.
  */
 export async function runUnderMocks<T>(program: () => T, options: RunOptions): Promise<RunResult<T>> {
   const project = options.project ?? "infernus";
@@ -149,7 +160,13 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions): P
   await pulumi.runtime.setMocks(mocks, project, options.stack, false);
   settings.setMockOptions(new RecordingMonitor(recorded, standIns, mocks), project, options.stack, false);
   pulumi.runtime.setAllConfig({ ...options.config });
-  const result = program();
+  let result: T;
+  try {
+    result = program();
+  } catch (error) {
+    await waitForRegistrations();
+    throw new ProgramFailed(error, recorded);
+  }
   await waitForRegistrations();
   return { result, resources: recorded };
 }

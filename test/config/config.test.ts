@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { parseEstateConfig } from "../../components/config/load";
+import { ConfigError } from "../../components/config/problems";
+import { ProgramFailed } from "../../render/runtime";
+import { clone, runEstate, stackObject } from "../helpers";
+
+const home = stackObject("home");
+const singapore = stackObject("singapore");
+const ED25519_BLOB = home.edge.ssh.hostKey.split(" ")[1];
+
+function problemsOf(config: Record<string, any>) {
+  try {
+    parseEstateConfig(config);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+type Case = [title: string, base: Record<string, any>, edit: (c: Record<string, any>) => void, path: string, says: RegExp];
+const invalid: Case[] = [
+  ["a client named like another client", home, (c) => (c.clients[1].name = "laptop"), "clients[1].name", /also the name of clients\[0\]/],
+  ["a client named like a server", home, (c) => (c.clients[0].name = "gpu1"), "clients[0].name", /unique across the edge, servers and clients/],
+  ["a tunnel network with prefix 33", home, (c) => (c.tunnel.cidr = "10.66.0.0/33"), "tunnel.cidr", /not an IPv4 network/],
+  ["a tunnel network with host bits set", home, (c) => (c.tunnel.cidr = "10.66.0.5/24"), "tunnel.cidr", /host bits zero/],
+  ["a LAN that overlaps the tunnel", home, (c) => (c.lan.cidrs = ["10.66.0.0/16"]), "lan.cidrs[0]", /overlaps tunnel.cidr/],
+  ["two LANs that overlap", home, (c) => (c.lan.cidrs = ["192.168.1.0/24", "192.168.0.0/16"]), "lan.cidrs[1]", /overlaps lan.cidrs\[0\]/],
+  ["a tunnel too small for the peers", home, (c) => (c.tunnel.cidr = "10.66.0.0/30"), "tunnel.cidr", /2 host addresses cannot hold 5 peers \(1 edges, 1 servers, 3 clients\); use a \/24/],
+  ["a WireGuard port above 65535", home, (c) => (c.tunnel.port = 70000), "tunnel.port", /ports are 1–65535/],
+  ["an SSH port of 0", home, (c) => (c.servers[0].ssh.port = 0), "servers[0].ssh.port", /ports are 1–65535/],
+  ["a misspelt SSH key", home, (c) => (c.servers[0].ssh.hots = "192.168.1.51"), "servers[0].ssh.hots", /unknown key; did you mean host\?/],
+  ["a misspelt section", home, (c) => ((c.tunel = c.tunnel), delete c.tunnel), "tunel", /unknown key; did you mean tunnel\?/],
+  ["a server without an SSH user", home, (c) => delete c.servers[0].ssh.user, "servers[0].ssh.user", /passwordless sudo/],
+  ["an existing edge without an SSH host", home, (c) => delete c.edge.ssh.host, "edge.ssh.host", /host name or IPv4 address/],
+  ["a host key that is not base64", home, (c) => (c.servers[0].ssh.hostKey = "ssh-ed25519 not*base64"), "servers[0].ssh.hostKey", /not base64/],
+  ["a host key whose data is another type", home, (c) => (c.servers[0].ssh.hostKey = `ssh-rsa ${ED25519_BLOB}`), "servers[0].ssh.hostKey", /does not hold a ssh-rsa key/],
+  ["a host key line of an unknown type", home, (c) => (c.edge.ssh.hostKey = `ssh-dss ${ED25519_BLOB}`), "edge.ssh.hostKey", /key type ssh-dss/],
+  ["a server with neither a host key nor insecureIgnoreHostKey", home, (c) => delete c.servers[0].ssh.hostKey, "servers[0].ssh.hostKey", /insecureIgnoreHostKey: true/],
+  ["a pinned address outside the tunnel", home, (c) => (c.clients[0].address = "10.67.0.5"), "clients[0].address", /not a host address inside the tunnel/],
+  ["a pinned address that is the edge's", home, (c) => (c.clients[0].address = "10.66.0.1"), "clients[0].address", /already the address of edge/],
+  ["a peer name with capitals", home, (c) => (c.servers[0].name = "GPU_1"), "servers[0].name", /lowercase letters/],
+  ["an edge of an unknown kind", home, (c) => (c.edge.kind = "aws"), "edge.kind", /digitalocean .* or existing/],
+  ["an unknown DigitalOcean region", singapore, (c) => (c.edge.region = "sgp2"), "edge.region", /region slug: .*sgp1/],
+  ["a droplet size that is no slug", singapore, (c) => (c.edge.size = "2cpu"), "edge.size", /droplet size slug/],
+  ["an MTU above jumbo frames", home, (c) => (c.tunnel.mtu = 9999), "tunnel.mtu", /at most 8920/],
+  ["a droplet nobody can log into", singapore, (c) => (c.edge.sshAuthorizedKeys = []), "edge.sshAuthorizedKeys", /at least one key/],
+];
+
+describe("the stack config", () => {
+  it.each([["home"], ["singapore"]])("accepts the %s stack file", (stack) => {
+    expect(problemsOf(stackObject(stack))).toEqual([]);
+  });
+
+  it("fills defaults for what the stack file leaves out", () => {
+    const config = parseEstateConfig({ edge: home.edge, servers: home.servers });
+    expect(config.tunnel).toEqual({ cidr: "10.66.0.0/24", port: 51820, mtu: 1420, interface: "wg0", keepaliveSeconds: 25, clientDns: ["9.9.9.9", "1.1.1.1"] });
+    expect(config.clients).toEqual([]);
+    expect(config.servers[0].ssh).toMatchObject({ port: 22, viaEdge: false, insecureIgnoreHostKey: false });
+  });
+
+  it.each(invalid)("rejects %s, naming the key", (_title, base, edit, path, says) => {
+    const config = clone(base);
+    edit(config);
+    const problems = problemsOf(config);
+    expect(problems.map((p) => p.path)).toContain(path);
+    expect(problems.find((p) => p.path === path)!.message).toMatch(says);
+  });
+
+  it.each(invalid)("registers no resource for %s", async (_title, base, edit, path) => {
+    const config = clone(base);
+    edit(config);
+    const failure = await runEstate(config).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ProgramFailed);
+    expect((failure as ProgramFailed).message).toContain(`  ${path}`);
+    expect((failure as ProgramFailed).resources).toEqual([]);
+  });
+
+  it("reports every problem at once, one line each", () => {
+    const config = clone(home);
+    config.tunnel.port = 0;
+    config.servers[0].ssh.user = "Kirill";
+    config.clients[0].fullTunel = true;
+    let message = "";
+    try {
+      parseEstateConfig(config);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split("\n")).toEqual([
+      "infernus: the stack config has 3 problems",
+      "  tunnel.port = 0: ports are 1–65535",
+      "  clients[0].fullTunel = true: unknown key; did you mean fullTunnel?",
+      "  servers[0].ssh.user = Kirill: not a Linux user name",
+    ]);
+  });
+
+  it("accepts a host it may not verify only when told so", () => {
+    const config = clone(home);
+    delete config.servers[0].ssh.hostKey;
+    config.servers[0].ssh.insecureIgnoreHostKey = true;
+    expect(problemsOf(config)).toEqual([]);
+  });
+});

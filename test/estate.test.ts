@@ -1,0 +1,122 @@
+/** The estate's resources under Pulumi's mocks: tree, options, step order, triggers and secrets. */
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { sha256 } from "../components/host/stdin";
+import { STEP_COMMAND } from "../components/host/remoteHost";
+import { resolve, type RecordedResource } from "../render/runtime";
+import { clone, runEstate, stackObject } from "./helpers";
+
+const home = stackObject("home");
+const singapore = stackObject("singapore");
+const byName = (resources: readonly RecordedResource[], name: string) => resources.find((r) => r.name === name)!;
+const parentOf = (resources: readonly RecordedResource[], name: string) => resources.find((r) => r.urn === byName(resources, name).parent)?.name;
+
+async function triggers(config: Record<string, any>): Promise<Record<string, string>> {
+  const { result } = await runEstate(config);
+  const entries = await Promise.all(result.hosts.flatMap((h) => h.steps.map(async (s) => [`${s.host}/${s.name}`, (await resolve(s.trigger)).value])));
+  return Object.fromEntries(entries);
+}
+
+describe("the estate under mocks", () => {
+  it("builds the home tree: estate, edge, tunnel, hosts, keys, steps", async () => {
+    const { resources } = await runEstate(home);
+    expect(parentOf(resources, "infernus-edge")).toBe("infernus");
+    expect(parentOf(resources, "infernus-tunnel")).toBe("infernus");
+    expect(parentOf(resources, "edge")).toBe("infernus-edge");
+    expect(parentOf(resources, "gpu1")).toBe("infernus");
+    expect(parentOf(resources, "edge-wireguard")).toBe("edge");
+    expect(parentOf(resources, "gpu1-wireguard")).toBe("gpu1");
+    for (const peer of ["edge", "gpu1", "laptop", "minipc", "phone"]) expect(parentOf(resources, `infernus-tunnel-${peer}-key`)).toBe("infernus-tunnel");
+    const types = resources.map((r) => r.type);
+    expect(types.filter((t) => t.startsWith("digitalocean:"))).toEqual([]);
+    expect(types.filter((t) => t === "random:index/randomBytes:RandomBytes")).toHaveLength(9);
+  });
+
+  it("creates the droplet, its reserved IP (protected) and the pinned host key in the singapore stack", async () => {
+    const { resources } = await runEstate(singapore);
+    expect(byName(resources, "infernus-edge-droplet").inputs).toMatchObject({ region: "sgp1", size: "s-1vcpu-2gb", image: "ubuntu-24-04-x64" });
+    expect(byName(resources, "infernus-edge-ip").protect).toBe(true);
+    expect(byName(resources, "infernus-edge-host-key").inputs).toMatchObject({ algorithm: "ED25519" });
+    const edgeConnection = byName(resources, "edge-wireguard").inputs.connection as Record<string, string>;
+    expect(edgeConnection.hostKey).toMatch(/^ssh-ed25519 AAAA/);
+    expect(edgeConnection.user).toBe("infernus");
+  });
+
+  it("runs every step with the fixed sudo command, its stdin, a sha256 trigger, and retainOnDelete", async () => {
+    const { result, resources } = await runEstate(singapore);
+    const commands = resources.filter((r) => r.type === "command:remote:Command");
+    expect(commands.map((c) => c.name).sort()).toEqual(["edge-cloud-init", "edge-wireguard", "gpu1-wireguard"]);
+    for (const command of commands) {
+      expect(command.retainOnDelete).toBe(true);
+      expect(command.inputs.create).toBe(STEP_COMMAND);
+      expect(command.inputs.delete).toBeUndefined();
+      expect(command.inputs.triggers).toEqual([sha256(command.inputs.stdin as string)]);
+    }
+    const steps = result.hosts.flatMap((h) => h.steps);
+    expect(steps.map((s) => `${s.host}/${s.order}/${s.name}`)).toEqual(["edge/1/cloud-init", "edge/2/wireguard", "gpu1/1/wireguard"]);
+  });
+
+  it("orders each host's steps: a step depends on the one before it", async () => {
+    const { resources } = await runEstate(singapore);
+    expect(byName(resources, "edge-wireguard").dependsOn).toContain(byName(resources, "edge-cloud-init").urn);
+  });
+
+  it("reaches a viaEdge server through the edge, after the edge's tunnel is up", async () => {
+    const config = clone(singapore);
+    config.servers[0].ssh = { ...config.servers[0].ssh, host: "10.66.0.135", viaEdge: true };
+    const { resources } = await runEstate(config);
+    const server = byName(resources, "gpu1-wireguard");
+    const connection = server.inputs.connection as Record<string, any>;
+    expect(connection.host).toBe("10.66.0.135");
+    expect(connection.proxy).toMatchObject({ user: "infernus", hostKey: expect.stringMatching(/^ssh-ed25519 /) });
+    expect(server.dependsOn).toContain(byName(resources, "edge-wireguard").urn);
+  });
+
+  it("keeps every key, preshared key, client config and step stdin secret, and public keys plain", async () => {
+    const { result } = await runEstate(home);
+    for (const peer of Object.values(result.tunnel.peers)) {
+      expect(await pulumi.isSecret(peer.privateKey)).toBe(true);
+      expect(await pulumi.isSecret(peer.config)).toBe(true);
+      if (peer.presharedKey) expect(await pulumi.isSecret(peer.presharedKey)).toBe(true);
+      expect(await pulumi.isSecret(peer.publicKey)).toBe(false);
+    }
+    for (const config of Object.values(result.clientConfigs)) expect(await pulumi.isSecret(config)).toBe(true);
+    for (const step of result.hosts.flatMap((h) => h.steps.filter((s) => s.name === "wireguard"))) {
+      expect(await pulumi.isSecret(step.stdin)).toBe(true);
+      expect(await pulumi.isSecret(step.trigger)).toBe(false);
+    }
+  });
+
+  it("keeps the SSH private key from config secret in every connection", async () => {
+    const { result } = await runEstate({ ...home, sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nstand-in\n-----END OPENSSH PRIVATE KEY-----" });
+    for (const host of result.hosts) expect(await pulumi.isSecret(host.connection)).toBe(true);
+  });
+
+  it("re-runs only the hub's step when a client is added", async () => {
+    const before = await triggers(home);
+    const config = clone(home);
+    config.clients.push({ name: "tablet" });
+    const after = await triggers(config);
+    expect(after["edge/wireguard"]).not.toBe(before["edge/wireguard"]);
+    expect(after["gpu1/wireguard"]).toBe(before["gpu1/wireguard"]);
+  });
+
+  it("re-runs nothing when the config is rendered again unchanged", async () => {
+    expect(await triggers(home)).toEqual(await triggers(home));
+  });
+
+  it("re-runs every tunnel step when the MTU changes", async () => {
+    const before = await triggers(home);
+    const config = clone(home);
+    config.tunnel.mtu = 1412;
+    const after = await triggers(config);
+    for (const step of ["edge/wireguard", "gpu1/wireguard"]) expect(after[step]).not.toBe(before[step]);
+  });
+
+  it("exports the endpoint, every address, and client configs", async () => {
+    const { result } = await runEstate(home);
+    expect((await resolve(result.tunnelEndpoint)).value).toBe("kirill-home.duckdns.org:51820");
+    expect(Object.keys(result.addresses)).toEqual(["edge", "gpu1", "laptop", "minipc", "phone"]);
+    expect(Object.keys(result.clientConfigs)).toEqual(["laptop", "minipc", "phone"]);
+  });
+});

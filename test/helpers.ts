@@ -1,0 +1,38 @@
+/** Shared test fixtures: the user's stacks as plain objects, and running them under mocks. */
+import { execFileSync, spawnSync } from "node:child_process";
+import { declareEstate } from "../components/program";
+import { runUnderMocks } from "../render/runtime";
+import { stackConfig } from "../render/stackFile";
+
+/** A stack's `infernus:*` config as plain objects, without the prefix, for tests to edit. */
+export function stackObject(stack: string): Record<string, any> {
+  return Object.fromEntries(
+    Object.entries(stackConfig(stack))
+      .filter(([key]) => key.startsWith("infernus:"))
+      .map(([key, value]) => [key.slice("infernus:".length), JSON.parse(value)]),
+  );
+}
+
+/** The inverse of stackObject: the flat string map Pulumi's runtime holds. */
+export function pulumiConfig(config: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).map(([key, value]) => [`infernus:${key}`, typeof value === "string" ? value : JSON.stringify(value)]));
+}
+
+export function runEstate(config: Record<string, unknown>, stack = "test") {
+  return runUnderMocks(declareEstate, { config: pulumiConfig(config), stack });
+}
+
+/** Runs a real tool; a missing tool fails the test (CI installs every one). */
+export function tool(command: string, args: readonly string[], input?: string): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { input, encoding: "utf8", timeout: 60_000 });
+  if (result.error) throw new Error(`${command} could not run (${result.error.message}); .ci/run installs it`);
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function toolOutput(command: string, args: readonly string[], input?: string): string {
+  return execFileSync(command, args, { input, encoding: "utf8", timeout: 60_000 });
+}
+
+export function clone<T>(value: T): T {
+  return structuredClone(value);
+}

@@ -1,0 +1,74 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
+import { describe, expect, it } from "vitest";
+import { renderStack, writeTree } from "../../render/render";
+import { tool } from "../helpers";
+
+function listTree(dir: string, prefix = ""): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((entry) => {
+      const full = path.join(dir, entry);
+      return statSync(full).isDirectory() ? listTree(full, `${prefix}${entry}/`) : [`${prefix}${entry}`];
+    });
+}
+
+describe.each([["home"], ["singapore"]])("npm run render -- %s", (stack) => {
+  it("writes the layout of DESIGN.md", async () => {
+    const files = [...(await renderStack(stack)).files.keys()].sort();
+    const steps = stack === "home" ? ["steps/edge/01-wireguard.sh"] : ["steps/edge/01-cloud-init.sh", "steps/edge/02-wireguard.sh"];
+    expect(files).toEqual(
+      [
+        ...["laptop", "minipc", "phone"].flatMap((c) => [`clients/${c}.conf`, `clients/${c}.png`]),
+        "hosts/edge/etc/sysctl.d/60-infernus-forwarding.conf",
+        "hosts/edge/etc/wireguard/wg0-nat.nft",
+        "hosts/edge/etc/wireguard/wg0.conf",
+        "hosts/gpu1/etc/wireguard/wg0.conf",
+        "plan.json",
+        ...steps,
+        "steps/gpu1/01-wireguard.sh",
+        "topology.md",
+      ].sort(),
+    );
+  });
+
+  it("writes byte-identical trees twice", async () => {
+    const [a, b] = [mkdtempSync(path.join(tmpdir(), "infernus-a-")), mkdtempSync(path.join(tmpdir(), "infernus-b-"))];
+    writeTree(a, await renderStack(stack));
+    writeTree(b, await renderStack(stack));
+    const files = listTree(a);
+    expect(listTree(b)).toEqual(files);
+    for (const file of files) expect(readFileSync(path.join(b, file)).equals(readFileSync(path.join(a, file))), file).toBe(true);
+  });
+
+  it("marks the values only a deployment can give as stand-ins in plan.json", async () => {
+    const plan = JSON.parse(String((await renderStack(stack)).files.get("plan.json")));
+    const keys = plan.resources.filter((r: { type: string }) => r.type === "random:index/randomBytes:RandomBytes");
+    for (const key of keys) expect(key.standIns).toEqual(["base64", "hex"]);
+    if (stack === "singapore") {
+      const ip = plan.resources.find((r: { name: string }) => r.name === "infernus-edge-ip");
+      expect(ip).toMatchObject({ protect: true, standIns: ["ipAddress"] });
+      expect(plan.tunnelEndpoint).toMatch(/^203\.0\.113\.\d+:51820$/);
+    }
+    for (const step of plan.steps) expect(step.trigger).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("writes a QR code PNG per client that encodes its config", async () => {
+    const { files } = await renderStack(stack);
+    const image = PNG.sync.read(files.get("clients/phone.png") as Buffer);
+    const decoded = jsQR(new Uint8ClampedArray(image.data), image.width, image.height);
+    expect(decoded?.data).toBe(files.get("clients/phone.conf"));
+  });
+
+  it("renders a hub NAT ruleset that nft -c (real tool) accepts", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "infernus-nft-"));
+    const tree = await renderStack(stack);
+    writeTree(dir, tree);
+    const result = tool("nft", ["-c", "-f", path.join(dir, "hosts/edge/etc/wireguard/wg0-nat.nft")]);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+});
