@@ -145,7 +145,7 @@ export class ProgramFailed extends Error {
  * Runs `program` with `config` under mocks and waits until every resource is registered.
  * A program that throws rejects with ProgramFailed.
  */
-export async function runUnderMocks<T>(program: () => T, options: RunOptions): Promise<RunResult<T>> {
+export async function runUnderMocks<T>(program: () => T | Promise<T>, options: RunOptions): Promise<RunResult<T>> {
   const project = options.project ?? "infernus";
   const recorded: RecordedResource[] = [];
   const standIns = new Map<string, string[]>();
@@ -162,7 +162,7 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions): P
   pulumi.runtime.setAllConfig({ ...options.config });
   let result: T;
   try {
-    result = program();
+    result = await program();
   } catch (error) {
     await waitForRegistrations();
     throw new ProgramFailed(error, recorded);

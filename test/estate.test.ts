@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { sha256 } from "../components/host/stdin";
 import { STEP_COMMAND } from "../components/host/remoteHost";
-import { resolve, type RecordedResource } from "../render/runtime";
-import { clone, runEstate, stackObject } from "./helpers";
+import { resolve, runUnderMocks, type RecordedResource } from "../render/runtime";
+import { clone, pulumiConfig, runEstate, stackObject } from "./helpers";
 
 const home = stackObject("home");
 const singapore = stackObject("singapore");
@@ -118,5 +118,14 @@ describe("the estate under mocks", () => {
     expect((await resolve(result.tunnelEndpoint)).value).toBe("kirill-home.duckdns.org:51820");
     expect(Object.keys(result.addresses)).toEqual(["edge", "gpu1", "laptop", "minipc", "phone"]);
     expect(Object.keys(result.clientConfigs)).toEqual(["laptop", "minipc", "phone"]);
+  });
+});
+
+describe("index.ts", () => {
+  it("runs under mocks and exports the endpoint, the addresses and the client configs (secret)", async () => {
+    const { result } = await runUnderMocks(() => import("../index"), { config: pulumiConfig(home), stack: "home" });
+    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["clientConfigs", "tunnelAddresses", "tunnelEndpoint"]);
+    expect(await pulumi.isSecret(pulumi.output(result.clientConfigs))).toBe(true);
+    expect((await resolve(result.tunnelAddresses)).value).toMatchObject({ edge: "10.66.0.1" });
   });
 });

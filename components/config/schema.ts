@@ -102,8 +102,13 @@ const existingEdge = strictObject({
   endpoint: host,
 });
 
+const EDGE_KINDS = "digitalocean (a droplet made here) or existing (a machine you have)";
 export const edgeSchema = z.discriminatedUnion("kind", [digitalOceanEdge, existingEdge], {
-  error: (issue) => (issue.code === "invalid_union" ? "kind must be digitalocean (a droplet made here) or existing (a machine you have)" : undefined),
+  error: (issue) => {
+    if (issue.code === "invalid_union") return `kind must be ${EDGE_KINDS}`;
+    if (issue.code === "invalid_type") return `the edge, with kind: ${EDGE_KINDS}; Pulumi.home.yaml and Pulumi.singapore.yaml show both`;
+    return undefined;
+  },
 });
 
 export const tunnelSchema = strictObject({

@@ -102,3 +102,11 @@ describe("the stack config", () => {
     expect(problemsOf(config)).toEqual([]);
   });
 });
+
+describe("an empty stack config", () => {
+  it("asks for the edge and points at the example stacks", () => {
+    expect(problemsOf({})).toEqual([
+      { path: "edge", value: undefined, message: expect.stringMatching(/^the edge, with kind: digitalocean .* or existing .*; Pulumi.home.yaml and Pulumi.singapore.yaml show both$/) },
+    ]);
+  });
+});

@@ -15,7 +15,7 @@ function shellFiles(dir: string): string[] {
 }
 
 describe("host scripts", () => {
-  const scripts = [...shellFiles("assets"), ...shellFiles("scripts"), ...shellFiles("test/scripts"), ".ci/run"];
+  const scripts = [...shellFiles("assets"), ...shellFiles("scripts"), ...shellFiles("test"), ".ci/run"];
 
   it.each(scripts)("%s passes shellcheck (real tool)", (script) => {
     const result = tool("shellcheck", ["-x", "--source-path=SCRIPTDIR", "--source-path=.", path.join(ROOT, script)]);
