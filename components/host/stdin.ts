@@ -47,8 +47,8 @@ export function composeStdin(step: ResolvedStep): string {
   return [
     `# infernus step ${where}. Rendered: the same config gives the same bytes; the step re-runs when they change.`,
     "set -Eeuo pipefail",
-    // Names the host, step and line; never prints values (secrets reach the host only inside files).
-    `trap 'echo "infernus: step ${where} failed (exit $?) at line $LINENO" >&2' ERR`,
+    // Names the host, step, line and the command as written (unexpanded: secrets live only in files).
+    `trap 'echo "infernus: step ${where} failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR`,
     ...params.map(([key, value]) => `export ${key}=${shellQuote(value)}`),
     asset("lib.sh"),
     ...step.files.map((file) => `install_file ${shellQuote(file.path)} ${file.mode} ${file.owner ?? "root:root"} <<'${FILE_END}'\n${base64Lines(file.content)}\n${FILE_END}`),

@@ -51,9 +51,9 @@ describe("a step's stdin", () => {
 
   it("names the host, step and line when the script fails, and no secret", () => {
     const root = mkdtempSync(path.join(tmpdir(), "infernus-root-"));
-    const result = runStdin(composeStdin(step("true\nfalse\necho unreachable")), root);
+    const result = runStdin(composeStdin(step('secret=$(base64 -d < "$INFERNUS_ROOT/etc/wireguard/wg0.conf" 2>/dev/null || cat "$INFERNUS_ROOT/etc/wireguard/wg0.conf")\ntest "$secret" = other\necho unreachable')), root);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^infernus: step gpu1\/wireguard failed \(exit 1\) at line \d+$/m);
+    expect(result.stderr).toMatch(/^infernus: step gpu1\/wireguard failed \(exit 1\) at line \d+: test "\$secret" = other$/m);
     expect(result.stdout).not.toContain("unreachable");
     expect(result.stdout + result.stderr).not.toContain("c2VjcmV0");
   });
