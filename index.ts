@@ -8,3 +8,11 @@ export const tunnelEndpoint = estate.tunnelEndpoint;
 export const tunnelAddresses = estate.addresses;
 /** wg-quick files for the user's devices (secret): `pulumi stack output --show-secrets clientConfigs`. */
 export const clientConfigs = estate.clientConfigs;
+/** The OpenAI-compatible base URL for every client. */
+export const apiBaseUrl = estate.gateway.baseUrl;
+/** The private CA certificate clients trust when the stack has no domain (absent with Let's Encrypt). */
+export const caCertificate = estate.gateway.caCertificate;
+/** Each user's API key (secret): `pulumi stack output --show-secrets apiKeys`. */
+export const apiKeys = estate.gateway.apiKeys;
+/** Ready-to-paste OPENAI_BASE_URL and OPENAI_API_KEY lines per user (secret). */
+export const apiSnippets = estate.apiSnippets;

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { peerRequests } from "./config/checks";
 import type { EstateConfig } from "./config/schema";
 import { Edge } from "./edge/edge";
+import { Gateway } from "./gateway/gateway";
 import { sshConnection, type Credentials } from "./host/connection";
 import { RemoteHost } from "./host/remoteHost";
 import { planAddresses } from "./network/addressPlan";
@@ -29,6 +30,9 @@ export class Estate extends pulumi.ComponentResource {
   public readonly addresses: Record<string, string>;
   /** Each client device's wg-quick file, secret. */
   public readonly clientConfigs: Record<string, pulumi.Output<string>>;
+  public readonly gateway: Gateway;
+  /** Per API key, the lines an OpenAI client needs (base URL and key), secret. */
+  public readonly apiSnippets: Record<string, pulumi.Output<string>>;
 
   constructor(name: string, args: EstateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infernus:estate:Estate", name, {}, opts);
@@ -56,10 +60,34 @@ export class Estate extends pulumi.ComponentResource {
       return host;
     });
 
+    const edge = config.edge;
+    this.gateway = new Gateway(
+      `${name}-gateway`,
+      {
+        gateway: config.gateway,
+        apiKeys: config.apiKeys,
+        upstreams: config.servers.map((s) => `${plan.peers.find((p) => p.name === s.name)!.address}:${config.gateway.upstreamPort}`),
+        publicHost: edge.domain ?? this.edge.endpoint,
+        tunnelAddress: plan.peers[0].address,
+        acme: edge.domain && edge.acmeEmail ? { domain: edge.domain, email: edge.acmeEmail } : undefined,
+      },
+      { parent: this },
+    );
+    this.gateway.install(this.edge.host);
+    this.apiSnippets = Object.fromEntries(
+      Object.entries(this.gateway.apiKeys).map(([user, key]) => [user, pulumi.secret(pulumi.interpolate`OPENAI_BASE_URL=${this.gateway.baseUrl}\nOPENAI_API_KEY=${key}\n`)]),
+    );
+
     this.hosts = [this.edge.host, ...servers];
     this.tunnelEndpoint = pulumi.interpolate`${this.edge.endpoint}:${config.tunnel.port}`;
     this.addresses = Object.fromEntries(plan.peers.map((p) => [p.name, p.address]));
     this.clientConfigs = Object.fromEntries(config.clients.map((c) => [c.name, this.tunnel.peers[c.name].config]));
-    this.registerOutputs({ tunnelEndpoint: this.tunnelEndpoint, addresses: this.addresses, clientConfigs: this.clientConfigs });
+    this.registerOutputs({
+      tunnelEndpoint: this.tunnelEndpoint,
+      addresses: this.addresses,
+      clientConfigs: this.clientConfigs,
+      baseUrl: this.gateway.baseUrl,
+      apiSnippets: this.apiSnippets,
+    });
   }
 }

@@ -50,9 +50,16 @@ function ed25519StandIn(name: string): { publicKeyOpenssh: string; privateKeyOpe
   const blob = Buffer.concat([field(Buffer.from("ssh-ed25519")), field(publicRaw)]);
   return {
     publicKeyOpenssh: `ssh-ed25519 ${blob.toString("base64")}\n`,
-    privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n(render stand-in for ${name}: the real key is generated at deploy time and kept in Pulumi state)\n-----END OPENSSH PRIVATE KEY-----\n`,
+    privateKeyOpenssh: pemStandIn("OPENSSH PRIVATE KEY", name),
   };
 }
+
+/** PEM-framed text that says what it stands for; only the mock runtime makes these. */
+function pemStandIn(label: string, name: string): string {
+  return `-----BEGIN ${label}-----\n(render stand-in for ${name}: made at deploy time, kept in Pulumi state)\n-----END ${label}-----\n`;
+}
+
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 function standIn(type: string, name: string, inputs: Record<string, unknown>): StandIn {
   switch (type) {
@@ -60,8 +67,21 @@ function standIn(type: string, name: string, inputs: Record<string, unknown>): S
       const bytes = seed(name, "bytes", Number(inputs.length ?? 32));
       return { state: { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") }, standIns: ["base64", "hex"] };
     }
-    case "tls:index/privateKey:PrivateKey":
-      return { state: { ...inputs, ...ed25519StandIn(name) }, standIns: ["publicKeyOpenssh", "privateKeyOpenssh"] };
+    case "random:index/randomPassword:RandomPassword": {
+      const length = Number(inputs.length ?? 32);
+      const bytes = Buffer.concat([seed(name, "password"), seed(name, "password-more")]);
+      const result = Array.from({ length }, (_, i) => ALPHANUMERIC[bytes[i % bytes.length] % ALPHANUMERIC.length]).join("");
+      return { state: { ...inputs, result }, standIns: ["result"] };
+    }
+    case "tls:index/privateKey:PrivateKey": {
+      const openssh = inputs.algorithm === "ED25519" ? ed25519StandIn(name) : {};
+      return { state: { ...inputs, ...openssh, privateKeyPem: pemStandIn("PRIVATE KEY", name), publicKeyPem: pemStandIn("PUBLIC KEY", name) }, standIns: [...Object.keys(openssh), "privateKeyPem", "publicKeyPem"] };
+    }
+    case "tls:index/selfSignedCert:SelfSignedCert":
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return { state: { ...inputs, certPem: pemStandIn("CERTIFICATE", name) }, standIns: ["certPem"] };
+    case "tls:index/certRequest:CertRequest":
+      return { state: { ...inputs, certRequestPem: pemStandIn("CERTIFICATE REQUEST", name) }, standIns: ["certRequestPem"] };
     case "digitalocean:index/reservedIp:ReservedIp":
       return { state: { ...inputs, ipAddress: documentationAddress(name) }, standIns: ["ipAddress"] };
     case "digitalocean:index/droplet:Droplet":

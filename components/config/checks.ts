@@ -14,21 +14,46 @@ export function peerRequests(config: EstateConfig): PeerRequest[] {
 }
 
 export function crossChecks(config: EstateConfig): Problem[] {
-  const names = uniqueNames(config);
-  return [...names, ...lanChecks(config), ...hostKeyChecks(config), ...(names.length === 0 ? planAddresses(config.tunnel.cidr, peerRequests(config)).problems : [])];
+  // Peer names are host names and resource names at once, so they are unique across roles.
+  const peerNames = duplicateNames(peerRequests(config), "names must be unique across the edge, servers and clients");
+  const apiKeyNames = duplicateNames(
+    config.apiKeys.map((k, i) => ({ name: k.name, configPath: `apiKeys[${i}]` })),
+    "each API key names one user of the gateway",
+  );
+  return [
+    ...peerNames,
+    ...apiKeyNames,
+    ...lanChecks(config),
+    ...hostKeyChecks(config),
+    ...edgeChecks(config),
+    ...(peerNames.length === 0 ? planAddresses(config.tunnel.cidr, peerRequests(config)).problems : []),
+  ];
 }
 
-/** Names are peer names, host names and resource names at once, so they are unique across roles. */
-function uniqueNames(config: EstateConfig): Problem[] {
+function duplicateNames(items: readonly { name: string; configPath: string }[], why: string): Problem[] {
   const seen = new Map<string, string>();
-  const problems: Problem[] = [];
-  for (const peer of peerRequests(config)) {
-    const first = seen.get(peer.name);
-    if (first) {
-      problems.push({ path: `${peer.configPath}.name`, value: peer.name, message: `also the name of ${first}; names must be unique across the edge, servers and clients` });
-    } else seen.set(peer.name, peer.configPath);
-  }
-  return problems;
+  return items.flatMap((item): Problem[] => {
+    const first = seen.get(item.name);
+    if (first) return [{ path: `${item.configPath}.name`, value: item.name, message: `also the name of ${first}; ${why}` }];
+    seen.set(item.name, item.configPath);
+    return [];
+  });
+}
+
+function edgeChecks(config: EstateConfig): Problem[] {
+  const edge = config.edge;
+  const open = edge.allowAnyAdmin
+    ? []
+    : edge.adminCidrs.flatMap((c, i): Problem[] =>
+        parseCidr(c)!.prefix === 0
+          ? [{ path: `edge.adminCidrs[${i}]`, value: c, message: "opens SSH to the whole internet; list the networks you administer from, or set edge.allowAnyAdmin: true to mean it" }]
+          : [],
+      );
+  const acme =
+    edge.domain && !edge.acmeEmail
+      ? [{ path: "edge.acmeEmail", value: undefined, message: `Let's Encrypt needs a contact address for the certificate of ${edge.domain}, e.g. acmeEmail: you@example.net` }]
+      : [];
+  return [...open, ...acme];
 }
 
 function lanChecks(config: EstateConfig): Problem[] {

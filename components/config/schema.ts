@@ -77,9 +77,29 @@ export const serverSsh = strictObject({ ...sshShape, viaEdge: z.boolean().defaul
 
 export const DIGITALOCEAN_REGIONS = ["ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1"] as const;
 
+const adminCidrs = z
+  .array(cidr, { error: "a list of networks allowed to SSH to the edge, e.g. [203.0.113.7/32]" })
+  .min(1, "at least one network, or nobody can log in");
+
+/** What both kinds of edge share: who may administer it, and the gateway's public name. */
+const edgeRoles = {
+  name: peerName.default("edge"),
+  /** Where SSH to the edge is allowed from (cloud firewall and nftables). */
+  adminCidrs,
+  /** Allow an adminCidrs entry of /0: SSH open to the whole internet, protected only by keys. */
+  allowAnyAdmin: z.boolean().default(false),
+  /** A DNS name you own that points at the edge: the gateway then gets a Let's Encrypt certificate. */
+  domain: z
+    .string()
+    .regex(/^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "not a fully qualified domain name like llm.example.net")
+    .optional(),
+  /** Let's Encrypt's contact for expiry warnings; needed with a domain. */
+  acmeEmail: z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "not an email address").optional(),
+};
+
 const digitalOceanEdge = strictObject({
   kind: z.literal("digitalocean"),
-  name: peerName.default("edge"),
+  ...edgeRoles,
   region: z.enum(DIGITALOCEAN_REGIONS, { error: `a DigitalOcean region slug: ${DIGITALOCEAN_REGIONS.join(", ")}` }).default("sgp1"),
   size: z
     .string({ error: "a droplet size slug, e.g. s-1vcpu-2gb" })
@@ -90,13 +110,11 @@ const digitalOceanEdge = strictObject({
   adminUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "not a Linux user name").default("infernus"),
   /** Public keys allowed to log in as adminUser: the operator's own. */
   sshAuthorizedKeys: z.array(openSshKey, { error: "a list of OpenSSH public key lines" }).min(1, "at least one key, or nobody can log in"),
-  /** Where SSH is allowed from. */
-  adminCidrs: z.array(cidr, { error: "a list of networks allowed to SSH, e.g. [203.0.113.7/32]" }).min(1, "at least one network, or nobody can log in"),
 });
 
 const existingEdge = strictObject({
   kind: z.literal("existing"),
-  name: peerName.default("edge"),
+  ...edgeRoles,
   ssh: edgeSsh,
   /** The address or name every other peer dials for the tunnel (a public IP, a DDNS name, or a LAN address). */
   endpoint: host,
@@ -143,12 +161,35 @@ export const serverSchema = strictObject({
   address: ipv4.optional(),
 });
 
+export const apiKeySchema = strictObject({
+  /** Who uses the key (ide, obsidian, n8n …): it names the key in outputs and the audit log. */
+  name: peerName,
+  requestsPerMinute: z.number().int().min(1, "at least 1").max(6000, "at most 6000 (100 per second)").default(60),
+  /** Requests allowed above the rate in a burst before 429. */
+  burst: z.number().int().min(0).max(1000).default(10),
+  /** Raise by one to replace this key (and only this one) at the next `pulumi up`. */
+  rotation: z.number().int().min(0).default(0),
+});
+
+export const gatewaySchema = strictObject({
+  /** The public HTTPS port. */
+  port: port("the gateway's HTTPS port").default(443),
+  /** Where each GPU server serves the OpenAI API on its tunnel address. */
+  upstreamPort: port("the serving port on the GPU servers").default(8080),
+  /** Largest request body (long prompts, batched embeddings). */
+  maxRequestMiB: z.number().int().min(1).max(1024).default(32),
+  /** How long a generation may run; streams stay open this long. */
+  generationTimeoutSeconds: z.number().int().min(60).max(86400).default(3600),
+});
+
 export const estateSchema = strictObject({
   edge: edgeSchema,
   tunnel: tunnelSchema.prefault({}),
   lan: lanSchema.prefault({}),
   clients: z.array(clientSchema).default([]),
   servers: z.array(serverSchema).default([]),
+  apiKeys: z.array(apiKeySchema).default([]),
+  gateway: gatewaySchema.prefault({}),
 });
 
 export type EstateConfig = z.infer<typeof estateSchema>;
@@ -156,4 +197,6 @@ export type EdgeConfig = EstateConfig["edge"];
 export type TunnelConfig = EstateConfig["tunnel"];
 export type ClientConfig = EstateConfig["clients"][number];
 export type ServerConfig = EstateConfig["servers"][number];
+export type ApiKeyConfig = EstateConfig["apiKeys"][number];
+export type GatewayConfig = EstateConfig["gateway"];
 export type SshConfig = z.infer<typeof edgeSsh> & { viaEdge?: boolean };

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs nginx as the API gateway with the configuration in /etc/nginx/conf.d/infernus-gateway.conf.
+# With ACME_DOMAIN set, Let's Encrypt issues the certificate (certbot's timer renews it); without,
+# the private CA's certificate is already in place. A configuration nginx rejects is never loaded.
+#   usage: sudo CERTIFICATE=/etc/infernus/tls/gateway.crt CERTIFICATE_KEY=/etc/infernus/tls/gateway.key \
+#            AUDIT_LOG=/var/log/infernus/gateway-audit.log [ACME_DOMAIN=… ACME_EMAIL=… ACME_WEBROOT=…] ./nginx.sh
+set -Eeuo pipefail
+# shellcheck source=assets/lib.sh
+[[ -v INFERNUS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+: "${CERTIFICATE:?} ${CERTIFICATE_KEY:?} ${AUDIT_LOG:?}"
+ACME_DOMAIN=${ACME_DOMAIN:-}
+need_root
+
+apt_install nginx
+# The distribution's welcome page listens on port 80 for every name.
+rm -f "$INFERNUS_ROOT/etc/nginx/sites-enabled/default"
+mkdir -p "$INFERNUS_ROOT$(dirname "$AUDIT_LOG")"
+
+reload_nginx() {
+  local check
+  if ! check=$(nginx -t 2>&1); then
+    refuse "nginx rejected the gateway configuration, so the running one stays: ${check//$'\n'/ }"
+  fi
+  systemctl enable --quiet nginx
+  systemctl reload-or-restart nginx
+}
+
+if [[ -n $ACME_DOMAIN ]]; then
+  : "${ACME_EMAIL:?ACME_EMAIL is needed with ACME_DOMAIN} ${ACME_WEBROOT:?}"
+  apt_install certbot openssl
+  mkdir -p "$INFERNUS_ROOT$ACME_WEBROOT" "$INFERNUS_ROOT$(dirname "$CERTIFICATE")"
+  live=$INFERNUS_ROOT/etc/letsencrypt/live/$ACME_DOMAIN
+  if [[ -f $live/fullchain.pem ]]; then
+    install -m 0644 "$live/fullchain.pem" "$INFERNUS_ROOT$CERTIFICATE"
+    install -m 0600 "$live/privkey.pem" "$INFERNUS_ROOT$CERTIFICATE_KEY"
+  elif [[ ! -f $INFERNUS_ROOT$CERTIFICATE ]]; then
+    # nginx must serve the challenge before the first certificate exists: a throwaway one until then.
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$ACME_DOMAIN" \
+      -keyout "$INFERNUS_ROOT$CERTIFICATE_KEY" -out "$INFERNUS_ROOT$CERTIFICATE" 2>/dev/null
+    chmod 600 "$INFERNUS_ROOT$CERTIFICATE_KEY"
+  fi
+  reload_nginx
+  # The deploy hook is stored with the certificate: renewals by certbot.timer install and reload too.
+  hook="install -m 0644 \"\$RENEWED_LINEAGE/fullchain.pem\" $CERTIFICATE && install -m 0600 \"\$RENEWED_LINEAGE/privkey.pem\" $CERTIFICATE_KEY && systemctl reload nginx"
+  if ! certbot certonly --webroot -w "$ACME_WEBROOT" -d "$ACME_DOMAIN" -m "$ACME_EMAIL" --agree-tos -n \
+    --keep-until-expiring --deploy-hook "$hook"; then
+    refuse "Let's Encrypt issued no certificate for $ACME_DOMAIN: its DNS A record must point at this edge and port 80 must be open; the gateway keeps a temporary certificate until then"
+  fi
+  systemctl enable --quiet --now certbot.timer
+fi
+
+reload_nginx
+log "gateway serving with $(grep -c '^"Bearer ' "$INFERNUS_ROOT/etc/nginx/infernus/api-keys.map" || true) API key(s)"

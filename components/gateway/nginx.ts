@@ -1,0 +1,188 @@
+/**
+ * The gateway's nginx configuration: TLS, one API key per user with its own rate limit, only the
+ * OpenAI-compatible paths, unbuffered streaming, fast failure when no model server answers, and
+ * a JSON audit log that names the user, never the key. Pure: the same input gives the same bytes.
+ */
+import type { ApiKeyConfig, GatewayConfig } from "../config/schema";
+
+/** The OpenAI-compatible paths the gateway forwards; everything else is 404. */
+export const FORWARDED_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models"] as const;
+
+export const GATEWAY_PATHS = {
+  config: "/etc/nginx/conf.d/infernus-gateway.conf",
+  keys: "/etc/nginx/infernus/api-keys.map",
+  certificate: "/etc/infernus/tls/gateway.crt",
+  certificateKey: "/etc/infernus/tls/gateway.key",
+  caCertificate: "/etc/infernus/tls/ca.crt",
+  auditLog: "/var/log/infernus/gateway-audit.log",
+  logrotate: "/etc/logrotate.d/infernus-gateway",
+  acmeWebroot: "/var/www/infernus-acme",
+} as const;
+
+export interface GatewayView {
+  readonly gateway: GatewayConfig;
+  readonly apiKeys: readonly ApiKeyConfig[];
+  /** `address:port` of each model server, in config order: the first is preferred. */
+  readonly upstreams: readonly string[];
+  /** The domain when Let's Encrypt serves the certificate (port 80 then answers its challenge). */
+  readonly acmeDomain?: string;
+  /** Where files live; tests point them into a scratch folder. */
+  readonly paths?: typeof GATEWAY_PATHS;
+}
+
+const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
+
+function openAiError(message: string, type: string, code: string): string {
+  // nginx single-quoted string: the JSON holds no single quote.
+  return `'${JSON.stringify({ error: { message, type, param: null, code } })}'`;
+}
+
+function zone(key: ApiKeyConfig): string {
+  return `infernus_${key.name.replace(/-/g, "_")}`;
+}
+
+export function renderGatewayConfig(view: GatewayView): string {
+  const paths = view.paths ?? GATEWAY_PATHS;
+  const { gateway, apiKeys } = view;
+  const forwarded = FORWARDED_PATHS.map((p) => p.slice("/v1/".length)).join("|");
+  const lines = [
+    HEADER,
+    "",
+    "# The user a request's key belongs to; empty when the key is missing or unknown.",
+    "# Keys are long: the default bucket (64 bytes) cannot hash them.",
+    "map_hash_bucket_size 128;",
+    "map $http_authorization $infernus_client {",
+    '    default "";',
+    `    include ${paths.keys};`,
+    "}",
+    "",
+    "# One rate-limit zone per key: a request counts only in its own key's zone.",
+    ...apiKeys.flatMap((key) => [
+      `map $infernus_client $${zone(key)} {`,
+      `    ${key.name} ${key.name};`,
+      '    default "";',
+      "}",
+      `limit_req_zone $${zone(key)} zone=${zone(key)}:1m rate=${key.requestsPerMinute}r/m;`,
+    ]),
+    "",
+    "# Seconds until the key's next request is allowed, for Retry-After on 429.",
+    "map $infernus_client $infernus_retry_after {",
+    ...apiKeys.map((key) => `    ${key.name} ${Math.ceil(60 / key.requestsPerMinute)};`),
+    "    default 60;",
+    "}",
+    "",
+    `log_format infernus_audit escape=json '{"time":"$time_iso8601","client":"$infernus_client","method":"$request_method","path":"$uri","status":$status,"request_bytes":$request_length,"response_bytes":$bytes_sent,"request_time":$request_time,"upstream_time":"$upstream_response_time","upstream":"$upstream_addr"}';`,
+    "",
+    "upstream infernus_models {",
+    ...(view.upstreams.length > 0
+      ? view.upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=5s;`)
+      : ["    # No model server is declared yet: every request gets the 503 below.", "    server 127.0.0.1:9 down;"]),
+    "    keepalive 16;",
+    "}",
+    "",
+    ...(view.acmeDomain
+      ? [
+          "# Let's Encrypt's HTTP-01 challenge; everything else moves to HTTPS.",
+          "server {",
+          "    listen 80;",
+          "    listen [::]:80;",
+          `    server_name ${view.acmeDomain};`,
+          "    server_tokens off;",
+          `    location /.well-known/acme-challenge/ { root ${paths.acmeWebroot}; }`,
+          "    location / { return 301 https://$host$request_uri; }",
+          "}",
+          "",
+        ]
+      : []),
+    "server {",
+    `    listen ${gateway.port} ssl http2;`,
+    `    listen [::]:${gateway.port} ssl http2;`,
+    `    server_name ${view.acmeDomain ?? "_"};`,
+    "    server_tokens off;",
+    `    ssl_certificate ${paths.certificate};`,
+    `    ssl_certificate_key ${paths.certificateKey};`,
+    "    ssl_protocols TLSv1.2 TLSv1.3;",
+    "    ssl_session_cache shared:infernus_tls:10m;",
+    "",
+    `    access_log ${paths.auditLog} infernus_audit;`,
+    "    default_type application/json;",
+    `    client_max_body_size ${gateway.maxRequestMiB}m;`,
+    "",
+    "    limit_req_status 429;",
+    ...apiKeys.map((key) => `    limit_req zone=${zone(key)} burst=${key.burst} nodelay;`),
+    "    error_page 429 = @rate_limited;",
+    "    error_page 502 503 504 = @unavailable;",
+    "",
+    "    location = /healthz {",
+    "        access_log off;",
+    `        return 200 '{"status":"ok"}';`,
+    "    }",
+    "",
+    `    location ~ ^/v1/(${forwarded})(/[^/]+)?$ {`,
+    "        if ($infernus_client = \"\") {",
+    '            add_header WWW-Authenticate "Bearer" always;',
+    `            return 401 ${openAiError("Missing or unknown API key: send Authorization: Bearer <key>.", "invalid_request_error", "invalid_api_key")};`,
+    "        }",
+    "        proxy_pass http://infernus_models;",
+    "        proxy_http_version 1.1;",
+    '        proxy_set_header Connection "";',
+    "        proxy_set_header Host $host;",
+    "        # The key stops here; the model server learns only who is asking.",
+    '        proxy_set_header Authorization "";',
+    "        proxy_set_header X-Infernus-Client $infernus_client;",
+    "        proxy_set_header X-Forwarded-For $remote_addr;",
+    "        # Server-sent events go out as the model writes them.",
+    "        proxy_buffering off;",
+    "        proxy_cache off;",
+    "        gzip off;",
+    "        # A dead server fails fast and the next one is tried; a live one may generate for long.",
+    "        proxy_connect_timeout 1s;",
+    "        proxy_next_upstream error timeout http_502 http_503;",
+    "        proxy_next_upstream_tries 2;",
+    `        proxy_read_timeout ${gateway.generationTimeoutSeconds}s;`,
+    `        proxy_send_timeout ${gateway.generationTimeoutSeconds}s;`,
+    "    }",
+    "",
+    "    location / {",
+    `        return 404 ${openAiError("Not found: the gateway serves only the OpenAI-compatible /v1 API.", "invalid_request_error", "not_found")};`,
+    "    }",
+    "",
+    "    location @rate_limited {",
+    "        add_header Retry-After $infernus_retry_after always;",
+    `        return 429 ${openAiError("Rate limit reached for this API key; retry after the Retry-After seconds.", "rate_limit_error", "rate_limit_exceeded")};`,
+    "    }",
+    "",
+    "    location @unavailable {",
+    "        add_header Retry-After 5 always;",
+    `        return 503 ${openAiError("No model server is reachable right now; retry shortly.", "server_error", "backend_unavailable")};`,
+    "    }",
+    "}",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** The map entries from `Authorization` header to user name. Secret: it holds every key. */
+export function renderApiKeyMap(keys: readonly { name: string; key: string }[]): string {
+  return [HEADER, ...keys.map(({ name, key }) => `"Bearer ${key}" ${name};`), ""].join("\n");
+}
+
+export function renderAuditLogrotate(paths = GATEWAY_PATHS): string {
+  return [
+    HEADER,
+    `${paths.auditLog} {`,
+    "    daily",
+    "    rotate 30",
+    "    missingok",
+    "    notifempty",
+    "    compress",
+    "    delaycompress",
+    "    create 0640 www-data adm",
+    "    sharedscripts",
+    "    postrotate",
+    "        invoke-rc.d nginx rotate >/dev/null 2>&1 || true",
+    "    endscript",
+    "}",
+    "",
+  ].join("\n");
+}

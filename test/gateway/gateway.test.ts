@@ -1,0 +1,134 @@
+/** The rendered gateway on real nginx (loopback) in front of a stand-in backend. */
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApiKeyConfig } from "../../components/config/schema";
+import { request, startBackend, startGateway, type Gateway } from "./lab";
+
+const keys = { ide: "sk-infernus-ide0000000000000000000000000000000000", n8n: "sk-infernus-n8n1111111111111111111111111111111111", tight: "sk-infernus-tight22222222222222222222222222222222" };
+const apiKeys: ApiKeyConfig[] = [
+  { name: "ide", requestsPerMinute: 600, burst: 50, rotation: 0 },
+  { name: "n8n", requestsPerMinute: 600, burst: 50, rotation: 0 },
+  { name: "tight", requestsPerMinute: 30, burst: 2, rotation: 0 },
+];
+const gatewayConfig = { port: 18443, upstreamPort: 0, maxRequestMiB: 1, generationTimeoutSeconds: 3600 };
+const chat = { model: "stand-in", messages: [{ role: "user", content: "hi" }] };
+
+describe("the gateway on real nginx", () => {
+  let backend: Awaited<ReturnType<typeof startBackend>>;
+  let gateway: Gateway;
+  beforeAll(async () => {
+    backend = await startBackend({ chunks: 6, cadenceMs: 150 });
+    gateway = startGateway({ gateway: gatewayConfig, apiKeys, keys, upstreams: [`127.0.0.1:${backend.port}`] });
+  });
+  afterAll(async () => {
+    gateway?.stop();
+    await backend?.stop();
+  });
+
+  it("answers /healthz without a key", async () => {
+    const reply = await request(gateway.port, "GET", "/healthz");
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toEqual({ status: "ok" });
+  });
+
+  it("refuses a request without a key with 401 and an OpenAI-style error", async () => {
+    const reply = await request(gateway.port, "POST", "/v1/chat/completions", { body: chat });
+    expect(reply.status).toBe(401);
+    expect(reply.headers["www-authenticate"]).toBe("Bearer");
+    expect(JSON.parse(reply.body).error).toMatchObject({ type: "invalid_request_error", code: "invalid_api_key" });
+  });
+
+  it("refuses an unknown key with 401", async () => {
+    const reply = await request(gateway.port, "GET", "/v1/models", { key: "sk-infernus-not-a-key" });
+    expect(reply.status).toBe(401);
+  });
+
+  it("forwards with each key, telling the backend who asks and never the key", async () => {
+    for (const user of ["ide", "n8n"] as const) {
+      const key = keys[user];
+      const reply = await request(gateway.port, "POST", "/v1/chat/completions", { key, body: chat });
+      expect(reply.status).toBe(200);
+      const seen = backend.seen.at(-1)!;
+      expect(seen).toMatchObject({ path: "/v1/chat/completions", client: user, model: "stand-in" });
+      expect(seen.authorization).toBeUndefined();
+    }
+    expect((await request(gateway.port, "GET", "/v1/models", { key: keys.ide })).status).toBe(200);
+  });
+
+  it("answers 404 on every path outside the OpenAI API, with or without a key", async () => {
+    for (const path of ["/", "/admin", "/metrics", "/sleep", "/v1/sleep", "/unload", "/running", "/v1", "/v1/chat/completions/x/y", "/health"]) {
+      const reply = await request(gateway.port, "GET", path, { key: keys.ide });
+      expect(reply.status, path).toBe(404);
+      expect(JSON.parse(reply.body).error.code).toBe("not_found");
+    }
+  });
+
+  it("answers 429 with Retry-After past a key's limit, and other keys go on", async () => {
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push(await request(gateway.port, "GET", "/v1/models", { key: keys.tight }));
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
+    expect(statuses.slice(3)).toEqual([429, 429, 429]);
+    expect(replies[3].headers["retry-after"]).toBe("2");
+    expect(JSON.parse(replies[3].body).error.code).toBe("rate_limit_exceeded");
+    expect((await request(gateway.port, "GET", "/v1/models", { key: keys.n8n })).status).toBe(200);
+  });
+
+  it("passes server-sent events through one by one, not all at the end", async () => {
+    const reply = await request(gateway.port, "POST", "/v1/chat/completions", { key: keys.ide, body: { ...chat, stream: true } });
+    expect(reply.status).toBe(200);
+    expect(reply.headers["content-type"]).toBe("text/event-stream");
+    expect(reply.body.match(/^data: /gm)).toHaveLength(7);
+    // Six events 150 ms apart: they arrive spread over ~900 ms, the first long before the last.
+    expect(reply.chunkTimes.length).toBeGreaterThanOrEqual(6);
+    expect(reply.chunkTimes.at(-1)! - reply.chunkTimes[0]).toBeGreaterThan(600);
+  });
+
+  it("writes an audit line per request with the user, never the key", async () => {
+    await request(gateway.port, "GET", "/v1/models", { key: keys.n8n });
+    const lines = readFileSync(gateway.paths.auditLog, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const last = lines.at(-1);
+    expect(last).toMatchObject({ client: "n8n", method: "GET", path: "/v1/models", status: 200 });
+    expect(Object.keys(last)).toEqual(["time", "client", "method", "path", "status", "request_bytes", "response_bytes", "request_time", "upstream_time", "upstream"]);
+    const log = readFileSync(gateway.paths.auditLog, "utf8");
+    for (const key of Object.values(keys)) expect(log).not.toContain(key);
+  });
+});
+
+describe("the gateway with its model server down", () => {
+  it("answers 503 within a second, and serves again when the server is back", async () => {
+    const backend = await startBackend({ chunks: 1, cadenceMs: 10 });
+    const port = backend.port;
+    await backend.stop();
+    const gateway = startGateway({ gateway: { ...gatewayConfig, port: 18444 }, apiKeys, keys, upstreams: [`127.0.0.1:${port}`] });
+    try {
+      const reply = await request(gateway.port, "POST", "/v1/chat/completions", { key: keys.ide, body: chat });
+      expect(reply.status).toBe(503);
+      expect(reply.ms).toBeLessThan(1000);
+      expect(reply.headers["retry-after"]).toBe("5");
+      expect(JSON.parse(reply.body).error.code).toBe("backend_unavailable");
+      const back = await startBackend({ chunks: 1, cadenceMs: 10, port });
+      try {
+        expect((await request(gateway.port, "POST", "/v1/chat/completions", { key: keys.ide, body: chat })).status).toBe(200);
+      } finally {
+        await back.stop();
+      }
+    } finally {
+      gateway.stop();
+    }
+  });
+
+  it("fails over to the next server when the first is down", async () => {
+    const dead = await startBackend({ chunks: 1, cadenceMs: 10 });
+    await dead.stop();
+    const live = await startBackend({ chunks: 1, cadenceMs: 10 });
+    const gateway = startGateway({ gateway: { ...gatewayConfig, port: 18445 }, apiKeys, keys, upstreams: [`127.0.0.1:${dead.port}`, `127.0.0.1:${live.port}`] });
+    try {
+      for (let i = 0; i < 4; i++) expect((await request(gateway.port, "POST", "/v1/chat/completions", { key: keys.ide, body: chat })).status).toBe(200);
+      expect(live.seen).toHaveLength(4);
+    } finally {
+      gateway.stop();
+      await live.stop();
+    }
+  });
+});
