@@ -6,8 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { peerRequests } from "./config/checks";
 import type { EstateConfig } from "./config/schema";
 import { Edge } from "./edge/edge";
+import { edgeFirewall, edgeOpenings } from "./edge/exposure";
 import { Gateway } from "./gateway/gateway";
 import { sshConnection, type Credentials } from "./host/connection";
+import { harden } from "./host/hardening";
 import { RemoteHost } from "./host/remoteHost";
 import { planAddresses } from "./network/addressPlan";
 import { WireGuard } from "./network/wireguard";
@@ -37,11 +39,12 @@ export class Estate extends pulumi.ComponentResource {
   constructor(name: string, args: EstateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infernus:estate:Estate", name, {}, opts);
     const { config, credentials } = args;
-    this.edge = new Edge(`${name}-edge`, { edge: config.edge, credentials }, { parent: this });
+    this.edge = new Edge(`${name}-edge`, { edge: config.edge, credentials, openings: edgeOpenings(config) }, { parent: this });
 
     const fullTunnel = new Set(config.clients.filter((c) => c.fullTunnel).map((c) => c.name));
     const plan = planAddresses(config.tunnel.cidr, peerRequests(config));
     if (plan.problems.length > 0) throw new Error(`address plan: ${plan.problems.map((p) => p.message).join("; ")}`);
+    const addressOf = (peer: string) => plan.peers.find((p) => p.name === peer)!.address;
     this.tunnel = new WireGuard(
       `${name}-tunnel`,
       { tunnel: config.tunnel, peers: plan.peers.map((p) => ({ ...p, fullTunnel: fullTunnel.has(p.name) })), hubEndpoint: this.edge.endpoint },
@@ -66,7 +69,7 @@ export class Estate extends pulumi.ComponentResource {
       {
         gateway: config.gateway,
         apiKeys: config.apiKeys,
-        upstreams: config.servers.map((s) => `${plan.peers.find((p) => p.name === s.name)!.address}:${config.gateway.upstreamPort}`),
+        upstreams: config.servers.map((s) => `${addressOf(s.name)}:${config.gateway.upstreamPort}`),
         publicHost: edge.domain ?? this.edge.endpoint,
         tunnelAddress: plan.peers[0].address,
         acme: edge.domain && edge.acmeEmail ? { domain: edge.domain, email: edge.acmeEmail } : undefined,
@@ -74,6 +77,11 @@ export class Estate extends pulumi.ComponentResource {
       { parent: this },
     );
     this.gateway.install(this.edge.host);
+    harden(this.edge.host, {
+      sshd: { allowUsers: edge.kind === "digitalocean" ? [edge.adminUser] : undefined },
+      upgrades: { rebootTime: edge.rebootTime },
+      firewall: edgeFirewall(config, [...fullTunnel].map(addressOf)),
+    });
     this.apiSnippets = Object.fromEntries(
       Object.entries(this.gateway.apiKeys).map(([user, key]) => [user, pulumi.secret(pulumi.interpolate`OPENAI_BASE_URL=${this.gateway.baseUrl}\nOPENAI_API_KEY=${key}\n`)]),
     );

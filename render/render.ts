@@ -5,6 +5,7 @@
  *   out/<stack>/hosts/<host>/<absolute path>   every file a step installs
  *   out/<stack>/steps/<host>/<NN>-<step>.sh    every step's stdin
  *   out/<stack>/clients/<client>.conf (+ .png) every WireGuard client, with a QR code
+ *   out/<stack>/cloud/<resource>.user-data.yaml the first-boot user-data of each cloud machine
  *   out/<stack>/plan.json                      resources, steps and trigger hashes, stand-ins marked
  *   out/<stack>/topology.md                    a Mermaid diagram of the estate
  */
@@ -37,6 +38,9 @@ export async function renderStack(stack: string, config = stackConfig(stack)): P
     const text = (await resolve(config)).value;
     files.set(`clients/${client}.conf`, text);
     files.set(`clients/${client}.png`, await QRCode.toBuffer(text, { type: "png", errorCorrectionLevel: "M", margin: 2, scale: 6 }));
+  }
+  for (const resource of resources.filter((r) => typeof r.inputs.userData === "string")) {
+    files.set(`cloud/${resource.name}.user-data.yaml`, resource.inputs.userData as string);
   }
   const endpoint = (await resolve(estate.tunnelEndpoint)).value;
   files.set("plan.json", JSON.stringify(plan(stack, resources, steps, endpoint, estate.addresses), null, 2) + "\n");

@@ -12,6 +12,8 @@ export interface RecordedResource {
   readonly type: string;
   readonly name: string;
   readonly urn: string;
+  /** The id the (mock) provider gave a custom resource; empty for components. */
+  readonly id: string;
   /** The parent's URN; empty for the stack itself. */
   readonly parent: string;
   readonly custom: boolean;
@@ -20,6 +22,8 @@ export interface RecordedResource {
   readonly protect: boolean;
   /** URNs this resource explicitly depends on. */
   readonly dependsOn: readonly string[];
+  /** Top-level inputs that reached the engine as secrets (encrypted in state, hidden in the CLI). */
+  readonly secretInputs: readonly string[];
   /** Outputs invented by the mock runtime (addresses, ids, generated keys): not what a deployment gets. */
   readonly standIns: readonly string[];
 }
@@ -82,10 +86,12 @@ function standIn(type: string, name: string, inputs: Record<string, unknown>): S
       return { state: { ...inputs, certPem: pemStandIn("CERTIFICATE", name) }, standIns: ["certPem"] };
     case "tls:index/certRequest:CertRequest":
       return { state: { ...inputs, certRequestPem: pemStandIn("CERTIFICATE REQUEST", name) }, standIns: ["certRequestPem"] };
-    case "digitalocean:index/reservedIp:ReservedIp":
-      return { state: { ...inputs, ipAddress: documentationAddress(name) }, standIns: ["ipAddress"] };
+    case "digitalocean:index/reservedIp:ReservedIp": {
+      const ipAddress = documentationAddress(name);
+      return { state: { ...inputs, ipAddress, reservedIpUrn: `do:reservedip:${ipAddress}` }, standIns: ["ipAddress", "reservedIpUrn"] };
+    }
     case "digitalocean:index/droplet:Droplet":
-      return { state: { ...inputs, ipv4Address: documentationAddress(name) }, standIns: ["id", "ipv4Address"] };
+      return { state: { ...inputs, ipv4Address: documentationAddress(name), dropletUrn: `do:droplet:${standInId(type, name)}` }, standIns: ["id", "ipv4Address", "dropletUrn"] };
     case "digitalocean:index/sshKey:SshKey": {
       const fingerprint = (seed(name, "fingerprint", 16).toString("hex").match(/../g) ?? []).join(":");
       return { state: { ...inputs, fingerprint }, standIns: ["id", "fingerprint"] };
@@ -100,43 +106,52 @@ function standInId(type: string, name: string): string {
   return type.startsWith("digitalocean:") ? String(100000000 + seed(name, "id").readUInt32BE(0) % 900000000) : `${name}-id`;
 }
 
-class RecordingMonitor extends MockMonitor {
-  constructor(
-    private readonly recorded: RecordedResource[],
-    private readonly standIns: Map<string, string[]>,
-    mocks: pulumi.runtime.Mocks,
-  ) {
-    super(mocks);
-  }
-
+/** Records every registration the mock monitor answers, with the parts of the request mocks never see. */
+function recordRegistrations(monitor: MockMonitor, recorded: RecordedResource[], standIns: ReadonlyMap<string, string[]>): void {
+  const register = monitor.registerResource.bind(monitor);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  override async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
-    const type: string = req.getType();
-    const name: string = req.getName();
-    const parent: string = req.getParent();
-    const record = (err: unknown, response: { getUrn(): string } | undefined) => {
+  monitor.registerResource = (req: any, callback: (err: any, response: any) => void) =>
+    register(req, (err: unknown, response: { getUrn(): string; getId(): string } | undefined) => {
       if (response) {
-        this.recorded.push({
+        const type: string = req.getType();
+        const name: string = req.getName();
+        recorded.push({
           type,
           name,
           urn: response.getUrn(),
-          parent,
+          id: response.getId(),
+          parent: req.getParent(),
           custom: req.getCustom(),
-          inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+          inputs: revealSecrets(pulumi.runtime.deserializeProperties(req.getObject())) as Record<string, unknown>,
+          secretInputs: secretKeys(req.getObject().toJavaScript()),
           retainOnDelete: req.getRetainondelete() === true,
           protect: req.getProtect() === true,
           dependsOn: [...req.getDependenciesList()].sort(),
-          standIns: this.standIns.get(`${type}::${name}`) ?? [],
+          standIns: standIns.get(`${type}::${name}`) ?? [],
         });
       }
       callback(err, response);
-    };
-    return super.registerResource(req, record);
-  }
+    });
 }
 
 /** Resolves once every outstanding registration and apply has settled (internal to the SDK, not typed). */
 const waitForRegistrations = (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
+
+function isSecretValue(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+}
+
+function secretKeys(serialized: Record<string, unknown>): string[] {
+  return Object.keys(serialized).filter((key) => isSecretValue(serialized[key])).sort();
+}
+
+/** Inputs as plain values, for assertions and the render; which were secret is kept in secretInputs. */
+function revealSecrets(value: unknown): unknown {
+  if (isSecretValue(value)) return revealSecrets(value.value);
+  if (Array.isArray(value)) return value.map(revealSecrets);
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealSecrets(v)]));
+  return value;
+}
 
 export interface RunResult<T> {
   readonly result: T;
@@ -178,7 +193,7 @@ export async function runUnderMocks<T>(program: () => T | Promise<T>, options: R
     call: (args) => args.inputs,
   };
   await pulumi.runtime.setMocks(mocks, project, options.stack, false);
-  settings.setMockOptions(new RecordingMonitor(recorded, standIns, mocks), project, options.stack, false);
+  recordRegistrations(settings.getMonitor() as unknown as MockMonitor, recorded, standIns);
   pulumi.runtime.setAllConfig({ ...options.config });
   let result: T;
   try {

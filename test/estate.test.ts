@@ -45,7 +45,15 @@ describe("the estate under mocks", () => {
   it("runs every step with the fixed sudo command, its stdin, a sha256 trigger, and retainOnDelete", async () => {
     const { result, resources } = await runEstate(singapore);
     const commands = resources.filter((r) => r.type === "command:remote:Command");
-    expect(commands.map((c) => c.name).sort()).toEqual(["edge-cloud-init", "edge-wireguard", "gpu1-wireguard"]);
+    expect(commands.map((c) => c.name).sort()).toEqual([
+      "edge-cloud-init",
+      "edge-firewall",
+      "edge-firewall-confirm",
+      "edge-gateway",
+      "edge-hardening",
+      "edge-wireguard",
+      "gpu1-wireguard",
+    ]);
     for (const command of commands) {
       expect(command.retainOnDelete).toBe(true);
       expect(command.inputs.create).toBe(STEP_COMMAND);
@@ -53,7 +61,15 @@ describe("the estate under mocks", () => {
       expect(command.inputs.triggers).toEqual([sha256(command.inputs.stdin as string)]);
     }
     const steps = result.hosts.flatMap((h) => h.steps);
-    expect(steps.map((s) => `${s.host}/${s.order}/${s.name}`)).toEqual(["edge/1/cloud-init", "edge/2/wireguard", "gpu1/1/wireguard"]);
+    expect(steps.map((s) => `${s.host}/${s.order}/${s.name}`)).toEqual([
+      "edge/1/cloud-init",
+      "edge/2/wireguard",
+      "edge/3/gateway",
+      "edge/4/hardening",
+      "edge/5/firewall",
+      "edge/6/firewall-confirm",
+      "gpu1/1/wireguard",
+    ]);
   });
 
   it("orders each host's steps: a step depends on the one before it", async () => {
@@ -70,6 +86,11 @@ describe("the estate under mocks", () => {
     expect(connection.host).toBe("10.66.0.135");
     expect(connection.proxy).toMatchObject({ user: "infernus", hostKey: expect.stringMatching(/^ssh-ed25519 /) });
     expect(server.dependsOn).toContain(byName(resources, "edge-wireguard").urn);
+  });
+
+  it("sends every step's stdin that holds a secret to the engine as a secret", async () => {
+    const { resources } = await runEstate(home);
+    for (const name of ["edge-wireguard", "gpu1-wireguard", "edge-gateway"]) expect(byName(resources, name).secretInputs, name).toContain("stdin");
   });
 
   it("keeps every key, preshared key, client config and step stdin secret, and public keys plain", async () => {
@@ -124,8 +145,9 @@ describe("the estate under mocks", () => {
 describe("index.ts", () => {
   it("runs under mocks and exports the endpoint, the addresses and the client configs (secret)", async () => {
     const { result } = await runUnderMocks(() => import("../index"), { config: pulumiConfig(home), stack: "home" });
-    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["clientConfigs", "tunnelAddresses", "tunnelEndpoint"]);
-    expect(await pulumi.isSecret(pulumi.output(result.clientConfigs))).toBe(true);
+    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["apiBaseUrl", "apiKeys", "apiSnippets", "caCertificate", "clientConfigs", "tunnelAddresses", "tunnelEndpoint"]);
+    for (const secret of [result.clientConfigs, result.apiKeys, result.apiSnippets]) expect(await pulumi.isSecret(pulumi.output(secret))).toBe(true);
+    expect(await pulumi.isSecret(pulumi.output(result.caCertificate))).toBe(false);
     expect((await resolve(result.tunnelAddresses)).value).toMatchObject({ edge: "10.66.0.1" });
   });
 });

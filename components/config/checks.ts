@@ -53,7 +53,11 @@ function edgeChecks(config: EstateConfig): Problem[] {
     edge.domain && !edge.acmeEmail
       ? [{ path: "edge.acmeEmail", value: undefined, message: `Let's Encrypt needs a contact address for the certificate of ${edge.domain}, e.g. acmeEmail: you@example.net` }]
       : [];
-  return [...open, ...acme];
+  const zone =
+    edge.kind === "digitalocean" && edge.dnsZone && !(edge.domain ?? "").endsWith(`.${edge.dnsZone}`)
+      ? [{ path: "edge.dnsZone", value: edge.dnsZone, message: edge.domain ? `${edge.domain} is not inside it; the record must be a name in the zone` : "set edge.domain to the name inside this zone the gateway answers at" }]
+      : [];
+  return [...open, ...acme, ...zone];
 }
 
 function lanChecks(config: EstateConfig): Problem[] {

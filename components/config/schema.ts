@@ -95,6 +95,8 @@ const edgeRoles = {
     .optional(),
   /** Let's Encrypt's contact for expiry warnings; needed with a domain. */
   acmeEmail: z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "not an email address").optional(),
+  /** Local time (HH:MM) at which security upgrades may reboot the edge; never when absent. */
+  rebootTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a time of day like 04:30").optional(),
 };
 
 const digitalOceanEdge = strictObject({
@@ -108,6 +110,8 @@ const digitalOceanEdge = strictObject({
   image: z.string().regex(/^[a-z0-9.-]+$/, "not an image slug like ubuntu-24-04-x64").default("ubuntu-24-04-x64"),
   /** The admin account created on the droplet, with passwordless sudo. */
   adminUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "not a Linux user name").default("infernus"),
+  /** A DigitalOcean DNS zone you own (e.g. example.net): the domain's A record is then kept on the reserved IP. */
+  dnsZone: z.string().regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "not a DNS zone like example.net").optional(),
   /** Public keys allowed to log in as adminUser: the operator's own. */
   sshAuthorizedKeys: z.array(openSshKey, { error: "a list of OpenSSH public key lines" }).min(1, "at least one key, or nobody can log in"),
 });

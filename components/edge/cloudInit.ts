@@ -28,7 +28,8 @@ export function renderCloudConfig(input: CloudInitInput): string {
     disable_root: true,
     ssh_pwauth: false,
     ssh_deletekeys: true,
-    ssh_genkeytypes: [],
+    // The ed25519 key comes from ssh_keys; no other type is generated, so only that one is offered.
+    ssh_genkeytypes: ["ed25519"],
     ssh_keys: { ed25519_private: input.hostKeyPrivate, ed25519_public: input.hostKeyPublic.trim() },
   };
   return `#cloud-config\n${dump(config, { lineWidth: -1, sortKeys: false })}`;

@@ -45,6 +45,14 @@ const invalid: Case[] = [
   ["a droplet size that is no slug", singapore, (c) => (c.edge.size = "2cpu"), "edge.size", /droplet size slug/],
   ["an MTU above jumbo frames", home, (c) => (c.tunnel.mtu = 9999), "tunnel.mtu", /at most 8920/],
   ["a droplet nobody can log into", singapore, (c) => (c.edge.sshAuthorizedKeys = []), "edge.sshAuthorizedKeys", /at least one key/],
+  ["SSH open to the whole internet", singapore, (c) => c.edge.adminCidrs.push("0.0.0.0/0"), "edge.adminCidrs[1]", /whole internet; .*edge\.allowAnyAdmin: true/],
+  ["a domain without an ACME email", singapore, (c) => (c.edge.domain = "llm.example.net"), "edge.acmeEmail", /contact address for the certificate of llm.example.net/],
+  ["a domain that is not fully qualified", singapore, (c) => (c.edge.domain = "llm"), "edge.domain", /fully qualified domain name/],
+  ["a DNS zone that does not hold the domain", singapore, (c) => Object.assign(c.edge, { domain: "llm.example.net", acmeEmail: "k@example.net", dnsZone: "example.org" }), "edge.dnsZone", /llm.example.net is not inside it/],
+  ["two API keys with one name", home, (c) => c.apiKeys.push({ name: "ide" }), "apiKeys[4].name", /also the name of apiKeys\[0\]/],
+  ["an API key rate of zero", home, (c) => (c.apiKeys[0].requestsPerMinute = 0), "apiKeys[0].requestsPerMinute", /at least 1/],
+  ["a reboot time that is no time", home, (c) => (c.edge.rebootTime = "25:00"), "edge.rebootTime", /a time of day like 04:30/],
+  ["an existing edge without adminCidrs", home, (c) => delete c.edge.adminCidrs, "edge.adminCidrs", /networks allowed to SSH/],
 ];
 
 describe("the stack config", () => {
@@ -93,6 +101,13 @@ describe("the stack config", () => {
       "  clients[0].fullTunel = true: unknown key; did you mean fullTunnel?",
       "  servers[0].ssh.user = Kirill: not a Linux user name",
     ]);
+  });
+
+  it("accepts SSH from anywhere only when told so", () => {
+    const config = clone(singapore);
+    config.edge.adminCidrs = ["0.0.0.0/0"];
+    config.edge.allowAnyAdmin = true;
+    expect(problemsOf(config)).toEqual([]);
   });
 
   it("accepts a host it may not verify only when told so", () => {

@@ -17,22 +17,20 @@ function listTree(dir: string, prefix = ""): string[] {
 }
 
 describe.each([["home"], ["singapore"]])("npm run render -- %s", (stack) => {
-  it("writes the layout of DESIGN.md", async () => {
-    const files = [...(await renderStack(stack)).files.keys()].sort();
-    const steps = stack === "home" ? ["steps/edge/01-wireguard.sh"] : ["steps/edge/01-cloud-init.sh", "steps/edge/02-wireguard.sh"];
-    expect(files).toEqual(
-      [
-        ...["laptop", "minipc", "phone"].flatMap((c) => [`clients/${c}.conf`, `clients/${c}.png`]),
-        "hosts/edge/etc/sysctl.d/60-infernus-forwarding.conf",
-        "hosts/edge/etc/wireguard/wg0-nat.nft",
-        "hosts/edge/etc/wireguard/wg0.conf",
-        "hosts/gpu1/etc/wireguard/wg0.conf",
-        "plan.json",
-        ...steps,
-        "steps/gpu1/01-wireguard.sh",
-        "topology.md",
-      ].sort(),
-    );
+  it("writes the layout of DESIGN.md: hosts, steps, clients, cloud, plan and topology", async () => {
+    const files = new Set((await renderStack(stack)).files.keys());
+    const plan = JSON.parse(String((await renderStack(stack)).files.get("plan.json")));
+    const fromSteps = new Set<string>();
+    for (const step of plan.steps) {
+      const stdin = `steps/${step.host}/${String(step.order).padStart(2, "0")}-${step.step}.sh`;
+      expect(files, stdin).toContain(stdin);
+      fromSteps.add(stdin);
+      for (const file of step.files) fromSteps.add(`hosts/${step.host}${file.path}`);
+    }
+    const clients = ["laptop", "minipc", "phone"].flatMap((c) => [`clients/${c}.conf`, `clients/${c}.png`]);
+    const cloud = stack === "singapore" ? ["cloud/infernus-edge-droplet.user-data.yaml"] : [];
+    expect([...files].sort()).toEqual([...fromSteps, ...clients, ...cloud, "plan.json", "topology.md"].sort());
+    expect([...files].filter((f) => f.startsWith("hosts/gpu1/"))).toEqual(["hosts/gpu1/etc/wireguard/wg0.conf"]);
   });
 
   it("writes byte-identical trees twice", async () => {
@@ -50,7 +48,7 @@ describe.each([["home"], ["singapore"]])("npm run render -- %s", (stack) => {
     for (const key of keys) expect(key.standIns).toEqual(["base64", "hex"]);
     if (stack === "singapore") {
       const ip = plan.resources.find((r: { name: string }) => r.name === "infernus-edge-ip");
-      expect(ip).toMatchObject({ protect: true, standIns: ["ipAddress"] });
+      expect(ip).toMatchObject({ protect: true, standIns: ["ipAddress", "reservedIpUrn"] });
       expect(plan.tunnelEndpoint).toMatch(/^203\.0\.113\.\d+:51820$/);
     }
     for (const step of plan.steps) expect(step.trigger).toMatch(/^[0-9a-f]{64}$/);

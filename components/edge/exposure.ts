@@ -1,0 +1,29 @@
+/**
+ * What the edge shows the internet, declared once: the cloud firewall and the host's nftables
+ * are both made from this list, so they cannot drift apart.
+ */
+import type { EstateConfig } from "../config/schema";
+import type { FirewallPolicy, Opening } from "../host/firewall";
+
+export function edgeOpenings(config: EstateConfig): Opening[] {
+  const edge = config.edge;
+  const sshPort = edge.kind === "existing" ? edge.ssh.port : 22;
+  return [
+    { protocol: "udp", port: config.tunnel.port, comment: "WireGuard" },
+    { protocol: "tcp", port: config.gateway.port, comment: "API gateway (HTTPS)" },
+    ...(edge.domain ? [{ protocol: "tcp" as const, port: 80, comment: "Let's Encrypt HTTP-01 challenge" }] : []),
+    { protocol: "tcp", port: sshPort, from: edge.adminCidrs, comment: "SSH from adminCidrs" },
+  ];
+}
+
+/** The edge forwards between spokes, and out to the internet for full-tunnel clients only. */
+export function edgeFirewall(config: EstateConfig, fullTunnelAddresses: readonly string[]): FirewallPolicy {
+  const wg = config.tunnel.interface;
+  return {
+    openings: edgeOpenings(config),
+    forwards: [
+      { in: wg, out: wg, comment: "spoke to spoke through the hub" },
+      ...(fullTunnelAddresses.length > 0 ? [{ in: wg, out: `!${wg}`, from: fullTunnelAddresses, comment: "full-tunnel clients to the internet" }] : []),
+    ],
+  };
+}

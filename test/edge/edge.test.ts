@@ -1,0 +1,152 @@
+/** The edge and the gateway under Pulumi's mocks. */
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { resolve, type RecordedResource } from "../../render/runtime";
+import { clone, runEstate, stackObject } from "../helpers";
+
+const home = stackObject("home");
+const singapore = stackObject("singapore");
+const one = (resources: readonly RecordedResource[], type: string) => {
+  const found = resources.filter((r) => r.type === type);
+  expect(found, type).toHaveLength(1);
+  return found[0];
+};
+const dropletInputs = async (config: Record<string, any>) => one((await runEstate(config)).resources, "digitalocean:index/droplet:Droplet").inputs;
+
+describe("the DigitalOcean edge", () => {
+  it("puts the droplet in its VPC and project, behind a protected reserved IP", async () => {
+    const { resources } = await runEstate(singapore);
+    const droplet = one(resources, "digitalocean:index/droplet:Droplet");
+    const vpc = one(resources, "digitalocean:index/vpc:Vpc");
+    expect(vpc.inputs).toMatchObject({ region: "sgp1" });
+    expect(droplet.inputs.vpcUuid).toBe(vpc.id);
+    expect(one(resources, "digitalocean:index/reservedIp:ReservedIp").protect).toBe(true);
+    const project = one(resources, "digitalocean:index/project:Project");
+    expect(project.inputs.resources).toEqual([expect.stringMatching(/^do:droplet:/), expect.stringMatching(/^do:reservedip:203\.0\.113\./)]);
+    expect(droplet.secretInputs).toContain("userData");
+  });
+
+  it("admits in its cloud firewall exactly what the host firewall opens", async () => {
+    const { resources } = await runEstate(singapore);
+    const firewall = one(resources, "digitalocean:index/firewall:Firewall").inputs as { inboundRules: object[]; outboundRules: object[] };
+    const anywhere = ["0.0.0.0/0", "::/0"];
+    expect(firewall.inboundRules).toEqual([
+      { protocol: "udp", portRange: "51820", sourceAddresses: anywhere },
+      { protocol: "tcp", portRange: "443", sourceAddresses: anywhere },
+      { protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.7/32"] },
+      { protocol: "icmp", sourceAddresses: anywhere },
+    ]);
+    expect(firewall.outboundRules).toHaveLength(3);
+  });
+
+  it("opens port 80 for Let's Encrypt only with a domain, and keeps its DNS record with a zone", async () => {
+    const config = clone(singapore);
+    Object.assign(config.edge, { domain: "llm.example.net", acmeEmail: "kirill@example.net", dnsZone: "example.net" });
+    const { resources, result } = await runEstate(config);
+    const firewall = one(resources, "digitalocean:index/firewall:Firewall").inputs as { inboundRules: { portRange?: string }[] };
+    expect(firewall.inboundRules.map((r) => r.portRange)).toContain("80");
+    expect(one(resources, "digitalocean:index/domain:Domain")).toMatchObject({ protect: true, inputs: { name: "example.net" } });
+    expect(one(resources, "digitalocean:index/dnsRecord:DnsRecord").inputs).toMatchObject({ type: "A", name: "llm", value: expect.stringMatching(/^203\.0\.113\./) });
+    expect((await resolve(result.gateway.baseUrl)).value).toBe("https://llm.example.net/v1");
+    expect(resources.filter((r) => r.type.startsWith("tls:") && r.name.includes("gateway"))).toEqual([]);
+  });
+
+  it("keeps the droplet as it is when anything steps can apply changes", async () => {
+    const before = await dropletInputs(singapore);
+    const edits: ((c: Record<string, any>) => void)[] = [
+      (c) => (c.tunnel.port = 51821),
+      (c) => c.clients.push({ name: "tablet" }),
+      (c) => c.apiKeys.push({ name: "new" }),
+      (c) => (c.gateway = { maxRequestMiB: 64 }),
+      (c) => c.edge.adminCidrs.push("198.51.100.0/24"),
+      (c) => (c.edge.rebootTime = "03:00"),
+    ];
+    for (const edit of edits) {
+      const config = clone(singapore);
+      edit(config);
+      expect(await dropletInputs(config)).toEqual(before);
+    }
+  });
+
+  it("replaces the droplet for a new image, size or region", async () => {
+    const before = await dropletInputs(singapore);
+    for (const [key, value] of [["image", "ubuntu-26-04-x64"], ["size", "s-2vcpu-4gb"], ["region", "blr1"]]) {
+      const config = clone(singapore);
+      config.edge[key] = value;
+      expect((await dropletInputs(config))[key]).toBe(value);
+      expect(await dropletInputs(config)).not.toEqual(before);
+    }
+  });
+});
+
+describe("the edge's steps", () => {
+  it("run in order: tunnel, gateway, hardening, firewall, then its confirmation", async () => {
+    const { result } = await runEstate(singapore);
+    expect(result.edge.host.steps.map((s) => s.name)).toEqual(["cloud-init", "wireguard", "gateway", "hardening", "firewall", "firewall-confirm"]);
+    const { result: atHome } = await runEstate(home);
+    expect(atHome.edge.host.steps.map((s) => s.name)).toEqual(["wireguard", "gateway", "hardening", "firewall", "firewall-confirm"]);
+  });
+
+  it("re-run the firewall confirmation whenever the firewall changes, and only then", async () => {
+    const triggers = async (config: Record<string, any>) =>
+      Object.fromEntries(await Promise.all((await runEstate(config)).result.edge.host.steps.map(async (s) => [s.name, (await resolve(s.trigger)).value])));
+    const before = await triggers(singapore);
+    const moreAdmins = clone(singapore);
+    moreAdmins.edge.adminCidrs.push("198.51.100.0/24");
+    const after = await triggers(moreAdmins);
+    expect(after.firewall).not.toBe(before.firewall);
+    expect(after["firewall-confirm"]).not.toBe(before["firewall-confirm"]);
+    expect(after.gateway).toBe(before.gateway);
+    const newKey = clone(singapore);
+    newKey.apiKeys.push({ name: "new" });
+    const third = await triggers(newKey);
+    expect(third.gateway).not.toBe(before.gateway);
+    expect(third["firewall-confirm"]).toBe(before["firewall-confirm"]);
+  });
+});
+
+describe("the gateway", () => {
+  it("generates one secret key per user, and the snippets that carry them are secret", async () => {
+    const { result, resources } = await runEstate(home);
+    expect(Object.keys(result.gateway.apiKeys)).toEqual(["ide", "obsidian", "n8n", "search"]);
+    for (const key of Object.values(result.gateway.apiKeys)) {
+      expect(await pulumi.isSecret(key)).toBe(true);
+      expect((await resolve(key)).value).toMatch(/^sk-infernus-[A-Za-z0-9]{40}$/);
+    }
+    for (const snippet of Object.values(result.apiSnippets)) expect(await pulumi.isSecret(snippet)).toBe(true);
+    const gatewayStep = resources.find((r) => r.name === "edge-gateway")!;
+    expect(gatewayStep.secretInputs).toContain("stdin");
+    const passwords = resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
+    expect(passwords.map((p) => p.name)).toEqual(["infernus-gateway-key-ide", "infernus-gateway-key-obsidian", "infernus-gateway-key-n8n", "infernus-gateway-key-search"]);
+  });
+
+  it("rotates one key by a config edit, leaving the others", async () => {
+    const keepers = async (config: Record<string, any>) =>
+      Object.fromEntries((await runEstate(config)).resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword").map((r) => [r.name, r.inputs.keepers]));
+    const before = await keepers(home);
+    const config = clone(home);
+    config.apiKeys[1].rotation = 1;
+    const after = await keepers(config);
+    expect(after["infernus-gateway-key-obsidian"]).not.toEqual(before["infernus-gateway-key-obsidian"]);
+    for (const name of ["ide", "n8n", "search"]) expect(after[`infernus-gateway-key-${name}`]).toEqual(before[`infernus-gateway-key-${name}`]);
+  });
+
+  it("serves a private CA's certificate for the edge's address and tunnel address without a domain", async () => {
+    const { result, resources } = await runEstate(singapore);
+    expect(await pulumi.isSecret(result.gateway.caCertificate!)).toBe(false);
+    const request = one(resources, "tls:index/certRequest:CertRequest");
+    expect(request.inputs.ipAddresses).toEqual([expect.stringMatching(/^203\.0\.113\./), "10.66.0.1"]);
+    expect(one(resources, "tls:index/selfSignedCert:SelfSignedCert").inputs).toMatchObject({ isCaCertificate: true });
+    expect((await resolve(result.gateway.baseUrl)).value).toMatch(/^https:\/\/203\.0\.113\.\d+\/v1$/);
+  });
+
+  it("points at every server's tunnel address on the serving port", async () => {
+    const config = clone(home);
+    config.servers.push({ name: "gpu2", ssh: { host: "192.168.1.51", user: "kirill", insecureIgnoreHostKey: true } });
+    const { result } = await runEstate(config);
+    const files = (await resolve(result.edge.host.steps.find((s) => s.name === "gateway")!.files)).value;
+    const nginx = files.find((f) => f.path === "/etc/nginx/conf.d/infernus-gateway.conf")!.content;
+    expect(nginx).toContain(`server ${result.addresses.gpu1}:8080 max_fails=1 fail_timeout=5s;`);
+    expect(nginx).toContain(`server ${result.addresses.gpu2}:8080 max_fails=1 fail_timeout=5s;`);
+  });
+});

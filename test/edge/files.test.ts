@@ -1,0 +1,67 @@
+/** The edge's rendered files, each handed to the real tool that will read it. */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { renderStack, writeTree } from "../../render/render";
+import { tool } from "../helpers";
+
+describe.each([["home"], ["singapore"]])("the %s edge's files", (stack) => {
+  let dir: string;
+  const edge = (file: string) => path.join(dir, "hosts/edge", file);
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), `infernus-${stack}-`));
+    writeTree(dir, await renderStack(stack));
+  });
+
+  it("has a firewall that nft -c (real tool) accepts, and a boot file that loads it", () => {
+    const check = tool("nft", ["-c", "-f", edge("etc/infernus/firewall.next.nft")]);
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
+    const boot = readFileSync(edge("etc/nftables.conf"), "utf8").replace("/etc/infernus/firewall.nft", edge("etc/infernus/firewall.next.nft"));
+    writeFileSync(path.join(dir, "nftables.conf"), boot);
+    expect(tool("nft", ["-c", "-f", path.join(dir, "nftables.conf")]).status).toBe(0);
+    expect(boot).not.toContain("flush ruleset");
+  });
+
+  it("has an sshd drop-in that sshd -t (real tool) accepts", () => {
+    mkdirSync("/run/sshd", { recursive: true }); // sshd -t insists on its privilege separation directory
+    const hostKey = path.join(dir, "host_key");
+    expect(tool("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]).status).toBe(0);
+    const config = path.join(dir, "sshd_config");
+    writeFileSync(config, `Include ${edge("etc/ssh/sshd_config.d/10-infernus.conf")}\nHostKey ${hostKey}\n`);
+    const check = tool("/usr/sbin/sshd", ["-t", "-f", config]);
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
+    const effective = tool("/usr/sbin/sshd", ["-T", "-f", config, "-C", "user=kirill,host=x,addr=192.0.2.1"]).stdout;
+    expect(effective).toMatch(/^permitrootlogin no$/m);
+    expect(effective).toMatch(/^passwordauthentication no$/m);
+    expect(effective).toMatch(/^kbdinteractiveauthentication no$/m);
+  });
+
+  it("has unattended-upgrades settings that apt-config (real tool) parses", () => {
+    for (const file of ["20auto-upgrades", "52infernus-unattended-upgrades"]) {
+      const dump = tool("apt-config", ["-c", edge(`etc/apt/apt.conf.d/${file}`), "dump"]);
+      expect(dump.stderr).toBe("");
+      expect(dump.status).toBe(0);
+    }
+    const dump = tool("apt-config", ["-c", edge("etc/apt/apt.conf.d/52infernus-unattended-upgrades"), "dump"]).stdout;
+    expect(dump).toContain('Unattended-Upgrade::Allowed-Origins:: "${distro_id}:${distro_codename}-security";');
+  });
+
+  it("has an audit log rotation that logrotate -d (real tool) accepts", () => {
+    const check = tool("logrotate", ["-d", "-s", path.join(dir, "logrotate.state"), edge("etc/logrotate.d/infernus-gateway")]);
+    expect(check.stderr + check.stdout).not.toMatch(/error/i);
+    expect(check.status).toBe(0);
+  });
+});
+
+describe("the droplet's user-data", () => {
+  it("passes cloud-init schema (real tool)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "infernus-cloud-"));
+    writeTree(dir, await renderStack("singapore"));
+    const check = tool("cloud-init", ["schema", "-c", path.join(dir, "cloud/infernus-edge-droplet.user-data.yaml")]);
+    expect(check.stdout + check.stderr).toContain("Valid cloud-config");
+    expect(check.status).toBe(0);
+  });
+});
