@@ -1,13 +1,29 @@
 #!/usr/bin/env bash
-# Runs the Pulumi CLI for one stack: `npm run preview -- singapore`, `npm run up`, `npm run pulumi -- stack output`.
-# The stack defaults to home. State goes to a local folder (.pulumi-state/) unless PULUMI_BACKEND_URL
-# names another backend or `pulumi login` chose one. Uses the CLI from the npm `pulumi` package when
-# none is installed.
+# The Pulumi CLI for this project, with a local state backend unless another is chosen.
+#   scripts/pulumi.sh preview|up|destroy|refresh [STACK] [pulumi flags]   (STACK defaults to home)
+#   scripts/pulumi.sh run ARGS...                                          (any pulumi command)
+# State goes to .pulumi-state/ in this folder unless PULUMI_BACKEND_URL names another backend or
+# `pulumi login` chose one. The npm `pulumi` package supplies the CLI when none is installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-action=${1:?usage: scripts/pulumi.sh <preview|up|destroy|...> [stack] [pulumi flags]}
+action=${1:?usage: scripts/pulumi.sh preview|up|destroy|refresh [stack] [flags], or run ARGS...}
 shift
+
+if [[ -z ${PULUMI_BACKEND_URL:-} ]] && ! pulumi whoami >/dev/null 2>&1; then
+  mkdir -p .pulumi-state
+  export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
+fi
+
+case $action in
+  preview | up | destroy | refresh) ;;
+  run) exec pulumi "$@" ;;
+  *)
+    echo "infernus: unknown action $action; use preview, up, destroy, refresh, or run ARGS..." >&2
+    exit 2
+    ;;
+esac
+
 stack=home
 if [[ $# -gt 0 && $1 != -* ]]; then
   stack=$1
@@ -19,13 +35,5 @@ if [[ ! -f Pulumi.$stack.yaml ]]; then
   echo "infernus: there is no Pulumi.$stack.yaml; the stacks here are: ${stacks[*]%.yaml}" >&2
   exit 1
 fi
-
-if [[ -z ${PULUMI_BACKEND_URL:-} ]] && ! pulumi whoami >/dev/null 2>&1; then
-  mkdir -p .pulumi-state
-  export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
-fi
 pulumi stack select --create "$stack" >/dev/null
-case $action in
-  preview | up | destroy | refresh) exec pulumi "$action" --stack "$stack" "$@" ;;
-  *) exec pulumi "$action" "$@" ;;
-esac
+exec pulumi "$action" --stack "$stack" "$@"

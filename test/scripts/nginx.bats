@@ -1,0 +1,62 @@
+#!/usr/bin/env bats
+# assets/gateway/nginx.sh against stubbed apt, nginx, certbot, openssl and systemd.
+# shellcheck disable=SC2016 # stub bodies are single-quoted: they expand when the stub runs
+
+setup() {
+  load stubs
+  setup_stubs
+  export CERTIFICATE=/etc/infernus/tls/gateway.crt CERTIFICATE_KEY=/etc/infernus/tls/gateway.key AUDIT_LOG=/var/log/infernus/gateway-audit.log ACME_WEBROOT=/var/www/infernus-acme
+  stub dpkg-query 'echo "install ok installed"'
+  stub apt-get
+  stub systemctl
+  stub nginx '[[ ${NGINX_OK:-1} == 1 ]] || { echo "nginx: [emerg] unknown directive \"bogus\"" >&2; exit 1; }'
+  stub certbot
+  stub openssl 'while [[ $# -gt 0 ]]; do case $1 in -keyout|-out) touch "$2"; shift ;; esac; shift; done'
+  put /etc/nginx/sites-enabled/default "server { listen 80 default_server; }"
+  put /etc/nginx/infernus/api-keys.map $'"Bearer a" ide;\n"Bearer b" n8n;\n'
+}
+
+script=$BATS_TEST_DIRNAME/../../assets/gateway/nginx.sh
+
+@test "loads a configuration nginx accepts, without the distribution's default site" {
+  run bash "$script"
+  [ "$status" -eq 0 ]
+  called "nginx -t"
+  called "systemctl reload-or-restart nginx"
+  [ ! -e "$INFERNUS_ROOT/etc/nginx/sites-enabled/default" ]
+  [ -d "$INFERNUS_ROOT/var/log/infernus" ]
+  [[ $output == *"gateway serving with 2 API key(s)"* ]]
+  not_called certbot
+}
+
+@test "keeps the running configuration when nginx rejects the new one" {
+  NGINX_OK=0 run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *'refused: nginx rejected the gateway configuration, so the running one stays: nginx: [emerg] unknown directive "bogus"'* ]]
+  not_called reload-or-restart
+}
+
+@test "with a domain: a throwaway certificate first, then Let's Encrypt with a deploy hook" {
+  ACME_DOMAIN=llm.example.net ACME_EMAIL=k@example.net run bash "$script"
+  [ "$status" -eq 0 ]
+  [ -e "$INFERNUS_ROOT$CERTIFICATE" ]
+  grep -q "^openssl req -x509" "$CALLS"
+  grep -q "^certbot certonly --webroot -w /var/www/infernus-acme -d llm.example.net -m k@example.net --agree-tos -n --keep-until-expiring --deploy-hook install -m 0644 \"\$RENEWED_LINEAGE/fullchain.pem\" $CERTIFICATE" "$CALLS"
+  called "systemctl enable --quiet --now certbot.timer"
+}
+
+@test "with a domain already certified: the live certificate is installed, no throwaway" {
+  put /etc/letsencrypt/live/llm.example.net/fullchain.pem "chain"
+  put /etc/letsencrypt/live/llm.example.net/privkey.pem "key"
+  ACME_DOMAIN=llm.example.net ACME_EMAIL=k@example.net run bash "$script"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$INFERNUS_ROOT$CERTIFICATE")" = chain ]
+  not_called "openssl req"
+}
+
+@test "says why when Let's Encrypt issues nothing" {
+  stub certbot 'exit 1'
+  ACME_DOMAIN=llm.example.net ACME_EMAIL=k@example.net run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"Let's Encrypt issued no certificate for llm.example.net: its DNS A record must point at this edge and port 80 must be open"* ]]
+}
