@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyConfig } from "../../components/config/schema";
+import { tool } from "../helpers";
 import { request, startBackend, startGateway, type Gateway } from "./lab";
 
 const keys = { ide: "sk-infernus-ide0000000000000000000000000000000000", n8n: "sk-infernus-n8n1111111111111111111111111111111111", tight: "sk-infernus-tight22222222222222222222222222222222" };
@@ -129,6 +130,41 @@ describe("the gateway with its model server down", () => {
     } finally {
       gateway.stop();
       await live.stop();
+    }
+  });
+});
+
+describe("the gateway when its model server's packets vanish (a power cut at home)", () => {
+  // A namespace that drops every packet, as a dead server behind the tunnel does.
+  const ns = `infernus-blackhole-${process.pid}`;
+  const ip = (...args: string[]) => {
+    const result = tool("ip", args);
+    if (result.status !== 0) throw new Error(`ip ${args.join(" ")}: ${result.stderr}`);
+  };
+  beforeAll(() => {
+    ip("netns", "add", ns);
+    ip("link", "add", `bh${process.pid % 100000}`, "type", "veth", "peer", "name", "bh0", "netns", ns);
+    ip("addr", "add", "10.251.0.1/30", "dev", `bh${process.pid % 100000}`);
+    ip("link", "set", `bh${process.pid % 100000}`, "up");
+    ip("-n", ns, "addr", "add", "10.251.0.2/30", "dev", "bh0");
+    ip("-n", ns, "link", "set", "bh0", "up");
+    const drop = tool("ip", ["netns", "exec", ns, "nft", "add table inet bh; add chain inet bh in { type filter hook input priority 0; policy drop; }"]);
+    if (drop.status !== 0) throw new Error(drop.stderr);
+  });
+  afterAll(() => {
+    tool("ip", ["link", "del", `bh${process.pid % 100000}`]);
+    tool("ip", ["netns", "del", ns]);
+  });
+
+  it("answers 503 within a second", async () => {
+    const gateway = startGateway({ gateway: { ...gatewayConfig, port: 18446 }, apiKeys, keys, upstreams: ["10.251.0.2:8080"] });
+    try {
+      const reply = await request(gateway.port, "POST", "/v1/chat/completions", { key: keys.ide, body: chat });
+      console.log(`dropped-packet backend: ${reply.status} after ${reply.ms.toFixed(0)} ms`);
+      expect(reply.status).toBe(503);
+      expect(reply.ms).toBeLessThan(1000);
+    } finally {
+      gateway.stop();
     }
   });
 });
