@@ -16,3 +16,5 @@ export const caCertificate = estate.gateway.caCertificate;
 export const apiKeys = estate.gateway.apiKeys;
 /** Ready-to-paste OPENAI_BASE_URL and OPENAI_API_KEY lines per user (secret). */
 export const apiSnippets = estate.apiSnippets;
+/** Per server, the GPUs as nvidia-smi showed them after the last driver check. */
+export const gpuInventory = Object.fromEntries(Object.entries(estate.servers).map(([name, server]) => [name, server.gpuInventory]));

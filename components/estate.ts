@@ -8,9 +8,10 @@ import type { EstateConfig } from "./config/schema";
 import { Edge } from "./edge/edge";
 import { edgeFirewall, edgeOpenings } from "./edge/exposure";
 import { Gateway } from "./gateway/gateway";
+import { GpuServer } from "./gpu/gpuServer";
 import { sshConnection, type Credentials } from "./host/connection";
 import { harden } from "./host/hardening";
-import { RemoteHost } from "./host/remoteHost";
+import type { RemoteHost } from "./host/remoteHost";
 import { planAddresses } from "./network/addressPlan";
 import { WireGuard } from "./network/wireguard";
 
@@ -33,6 +34,8 @@ export class Estate extends pulumi.ComponentResource {
   /** Each client device's wg-quick file, secret. */
   public readonly clientConfigs: Record<string, pulumi.Output<string>>;
   public readonly gateway: Gateway;
+  /** The GPU servers by name. */
+  public readonly servers: Record<string, GpuServer>;
   /** Per API key, the lines an OpenAI client needs (base URL and key), secret. */
   public readonly apiSnippets: Record<string, pulumi.Output<string>>;
 
@@ -52,16 +55,25 @@ export class Estate extends pulumi.ComponentResource {
     );
     const hubStep = this.tunnel.install(this.edge.host, config.edge.name);
 
-    const servers = config.servers.map((server) => {
-      const proxy = server.ssh.viaEdge ? this.edge.host.connection : undefined;
-      const host = new RemoteHost(
-        server.name,
-        { connection: sshConnection(server.name, server.ssh, credentials, proxy), after: server.ssh.viaEdge ? [hubStep.command] : [] },
-        { parent: this },
-      );
-      this.tunnel.install(host, server.name);
-      return host;
-    });
+    this.servers = Object.fromEntries(
+      config.servers.map((server) => {
+        const proxy = server.ssh.viaEdge ? this.edge.host.connection : undefined;
+        const gpuServer = new GpuServer(
+          `${name}-${server.name}`,
+          {
+            server,
+            connection: sshConnection(server.name, server.ssh, credentials, proxy),
+            after: server.ssh.viaEdge ? [hubStep.command] : [],
+            tunnel: this.tunnel,
+            tunnelConfig: config.tunnel,
+            lanCidrs: config.lan.cidrs,
+            servingPort: config.gateway.upstreamPort,
+          },
+          { parent: this },
+        );
+        return [server.name, gpuServer];
+      }),
+    );
 
     const edge = config.edge;
     this.gateway = new Gateway(
@@ -86,7 +98,7 @@ export class Estate extends pulumi.ComponentResource {
       Object.entries(this.gateway.apiKeys).map(([user, key]) => [user, pulumi.secret(pulumi.interpolate`OPENAI_BASE_URL=${this.gateway.baseUrl}\nOPENAI_API_KEY=${key}\n`)]),
     );
 
-    this.hosts = [this.edge.host, ...servers];
+    this.hosts = [this.edge.host, ...Object.values(this.servers).map((s) => s.host)];
     this.tunnelEndpoint = pulumi.interpolate`${this.edge.endpoint}:${config.tunnel.port}`;
     this.addresses = Object.fromEntries(plan.peers.map((p) => [p.name, p.address]));
     this.clientConfigs = Object.fromEntries(config.clients.map((c) => [c.name, this.tunnel.peers[c.name].config]));
@@ -96,6 +108,7 @@ export class Estate extends pulumi.ComponentResource {
       clientConfigs: this.clientConfigs,
       baseUrl: this.gateway.baseUrl,
       apiSnippets: this.apiSnippets,
+      gpuInventory: Object.fromEntries(Object.entries(this.servers).map(([n, s]) => [n, s.gpuInventory])),
     });
   }
 }

@@ -1,6 +1,7 @@
 /** Checks that span several keys of the stack config; each returns problems, never throws. */
 import { planAddresses, type PeerRequest } from "../network/addressPlan";
 import { overlaps, parseCidr } from "../network/ip";
+import { GPU_CATALOGUE, gpuSpecOf } from "../gpu/catalogue";
 import type { Problem } from "./problems";
 import type { EstateConfig } from "./schema";
 
@@ -26,16 +27,25 @@ export function crossChecks(config: EstateConfig): Problem[] {
     ...lanChecks(config),
     ...hostKeyChecks(config),
     ...edgeChecks(config),
+    ...config.servers.flatMap((server, i) => serverChecks(server, `servers[${i}]`)),
     ...(peerNames.length === 0 ? planAddresses(config.tunnel.cidr, peerRequests(config)).problems : []),
   ];
 }
 
 function duplicateNames(items: readonly { name: string; configPath: string }[], why: string): Problem[] {
+  return duplicates(
+    items.map((item) => ({ value: item.name, path: `${item.configPath}.name`, owner: item.configPath })),
+    (first) => `also the name of ${first}; ${why}`,
+  );
+}
+
+/** A problem for each value seen before, told where it was first. */
+function duplicates(items: readonly { value: string; path: string; owner?: string }[], message: (first: string) => string): Problem[] {
   const seen = new Map<string, string>();
   return items.flatMap((item): Problem[] => {
-    const first = seen.get(item.name);
-    if (first) return [{ path: `${item.configPath}.name`, value: item.name, message: `also the name of ${first}; ${why}` }];
-    seen.set(item.name, item.configPath);
+    const first = seen.get(item.value);
+    if (first) return [{ path: item.path, value: item.value, message: message(first) }];
+    seen.set(item.value, item.owner ?? item.path);
     return [];
   });
 }
@@ -86,4 +96,42 @@ function hostKeyChecks(config: EstateConfig): Problem[] {
       value: undefined,
       message: `pin the host's key, as \`ssh-keyscan -t ed25519 ${ssh.host}\` prints it without the host name, or set ${path}.insecureIgnoreHostKey: true to trust any key (a warning each run)`,
     }));
+}
+
+function serverChecks(server: EstateConfig["servers"][number], path: string): Problem[] {
+  const problems: Problem[] = [];
+  const known = server.gpus.map((gpu, g) => {
+    if (gpu.specs || GPU_CATALOGUE[gpu.model]) return gpu;
+    problems.push({
+      path: `${path}.gpus[${g}].model`,
+      value: gpu.model,
+      message: `not in the catalogue (${Object.keys(GPU_CATALOGUE).join(", ")}); describe the card with specs: { vendor, marketingName, memoryGiB, computeCapability, powerW }`,
+    });
+    return undefined;
+  });
+  known.forEach((gpu, g) => {
+    if (!gpu || gpu.powerLimitW === undefined) return;
+    const spec = gpuSpecOf(gpu);
+    const at = `${path}.gpus[${g}].powerLimitW`;
+    if (!spec.powerW) problems.push({ path: at, value: gpu.powerLimitW, message: `the ${spec.marketingName} is not driven by infernus; remove the power limit` });
+    else if (gpu.powerLimitW < spec.powerW.min || gpu.powerLimitW > spec.powerW.max) {
+      problems.push({ path: at, value: gpu.powerLimitW, message: `the ${spec.marketingName} accepts ${spec.powerW.min}–${spec.powerW.max} W` });
+    }
+  });
+  const nvidia = known.filter((gpu) => gpu && gpuSpecOf(gpu).vendor === "nvidia").map((gpu) => gpuSpecOf(gpu!));
+  const oldest = nvidia.filter((spec) => spec.minDriverBranch !== undefined && server.driver.branch < spec.minDriverBranch);
+  if (oldest.length > 0) {
+    const spec = oldest[0];
+    problems.push({ path: `${path}.driver.branch`, value: server.driver.branch, message: `the ${spec.marketingName} needs branch ${spec.minDriverBranch} or newer; use 580` });
+  }
+  const openOnly = nvidia.find((spec) => spec.openModulesOnly);
+  if (openOnly && !server.driver.flavour.endsWith("open")) {
+    problems.push({
+      path: `${path}.driver.flavour`,
+      value: server.driver.flavour,
+      message: `the ${openOnly.marketingName} runs only with the open kernel modules (the proprietary ones find no devices); use open or server-open`,
+    });
+  }
+  problems.push(...duplicates(server.disks.map((disk, d) => ({ value: disk, path: `${path}.disks[${d}]` })), (first) => `already listed as ${first}; list each disk once`));
+  return problems;
 }

@@ -159,10 +159,57 @@ export const clientSchema = strictObject({
   address: ipv4.optional(),
 });
 
+const gpuSpecSchema = strictObject({
+  vendor: z.enum(["nvidia", "amd"]),
+  marketingName: z.string().min(1),
+  computeCapability: z.string().regex(/^\d+\.\d$/, "like 12.0").optional(),
+  memoryGiB: z.number().positive(),
+  powerW: strictObject({ min: z.number().int().positive(), max: z.number().int().positive() }).optional(),
+  minDriverBranch: z.number().int().optional(),
+  openModulesOnly: z.boolean().optional(),
+});
+
+export const gpuSchema = strictObject({
+  /** A catalogue entry (components/gpu/catalogue.ts), or any name with `specs`. */
+  model: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a model slug like rtx-pro-6000-blackwell-workstation"),
+  /** The card's specs, for a model the catalogue does not know. */
+  specs: gpuSpecSchema.optional(),
+  /** Power limit applied at every boot; the card's default when absent. */
+  powerLimitW: z.number().int().positive().optional(),
+});
+
+const byIdPath = z
+  .string({ error: "a disk path under /dev/disk/by-id/" })
+  .regex(/^\/dev\/disk\/by-id\/[A-Za-z0-9._:+@-]+$/, "name disks by /dev/disk/by-id/…, which stays the same when disks move between ports or boards (ls -l /dev/disk/by-id)");
+
+export const DRIVER_FLAVOURS = ["open", "server-open", "proprietary", "server"] as const;
+
 export const serverSchema = strictObject({
   name: peerName,
   ssh: serverSsh,
   address: ipv4.optional(),
+  /** The GPUs in the machine; an AMD card is recorded, not driven. */
+  gpus: z.array(gpuSchema).default([]),
+  /** Installed RAM, checked by the preflight and used to size caches. */
+  memoryGiB: z.number().int().positive().optional(),
+  /** NUMA nodes of the CPU(s): 1 on a desktop board, 2+ on a dual-socket or NPS-split server. */
+  numaNodes: z.number().int().min(1).max(8).default(1),
+  /** Disks the server must have (pools come later), by id. */
+  disks: z.array(byIdPath).default([]),
+  driver: strictObject({
+    /** The NVIDIA driver branch from Ubuntu's archive. */
+    branch: z.number().int().min(400).max(999).default(580),
+    /** open (desktop branch) or server-open (the -server branch); proprietary ones are for older cards. */
+    flavour: z.enum(DRIVER_FLAVOURS).default("open"),
+  }).prefault({}),
+  /** IANA time zone of the machine. */
+  timezone: z.string().regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, "an IANA time zone like Asia/Bangkok").default("Etc/UTC"),
+  /** Local time (HH:MM) at which security upgrades may reboot it; never when absent. */
+  rebootTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a time of day like 04:30").optional(),
+  /** Let LAN machines (not only tunnel peers) reach the serving port. */
+  serveLan: z.boolean().default(false),
+  /** Free space the root filesystem must have, for packages and the driver. */
+  minFreeDiskGiB: z.number().int().min(1).default(20),
 });
 
 export const apiKeySchema = strictObject({

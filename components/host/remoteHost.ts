@@ -24,6 +24,12 @@ export interface StepSpec {
   readonly params?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Files written before the script runs; secrets travel only this way. */
   readonly files?: readonly StepFile[];
+  /** Shell libraries under assets/ that the script sources (inlined after lib.sh). */
+  readonly libraries?: readonly string[];
+  /** Resources besides the previous step that this step waits for. */
+  readonly after?: readonly pulumi.Resource[];
+  /** How many failed connection attempts to tolerate: raise it for a step that meets a rebooting host. */
+  readonly dialAttempts?: number;
 }
 
 /** A step as added, for the render and for callers that order other work after it. */
@@ -74,7 +80,7 @@ export class RemoteHost extends pulumi.ComponentResource {
 
   /** Adds a step after this host's previous one. */
   public step(name: string, spec: StepSpec): Step {
-    const script = asset(spec.script);
+    const script = [...(spec.libraries ?? []).map(asset), asset(spec.script)].join("\n");
     const files = pulumi
       .all((spec.files ?? []).map((f) => pulumi.all([f.path, f.mode, f.owner, f.content])))
       .apply((resolved) => resolved.map(([path, mode, owner, content]): ResolvedFile => ({ path, mode, ...(owner ? { owner } : {}), content })));
@@ -86,13 +92,13 @@ export class RemoteHost extends pulumi.ComponentResource {
     const cmd = new command.remote.Command(
       `${this.hostName}-${name}`,
       {
-        connection: this.connection,
+        connection: spec.dialAttempts ? this.connection.apply((c) => ({ ...c, dialErrorLimit: spec.dialAttempts })) : this.connection,
         create: STEP_COMMAND,
         stdin,
         triggers: [trigger],
         addPreviousOutputInEnv: false,
       },
-      { parent: this, dependsOn: previous ? [previous.command] : [...this.after], retainOnDelete: true },
+      { parent: this, dependsOn: [...(previous ? [previous.command] : this.after), ...(spec.after ?? [])], retainOnDelete: true },
     );
     const step: Step = { host: this.hostName, name, order: this.steps.length + 1, command: cmd, files, stdin, trigger };
     this.steps.push(step);

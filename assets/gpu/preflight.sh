@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Checks, and changes nothing: the OS, free disk, Secure Boot, the GPUs, RAM, NUMA nodes and disks
+# against what the stack file declares. Stops the run with one line per mismatch.
+#   usage: sudo GPUS=$'rtx-pro-6000-blackwell-workstation|RTX PRO 6000 Blackwell Workstation Edition|12.0|96' \
+#            AMD_GPUS=1 DISKS="/dev/disk/by-id/nvme-…" MEMORY_GIB=128 NUMA_NODES=1 MIN_FREE_GIB=20 ./preflight.sh
+set -Eeuo pipefail
+# shellcheck source=assets/lib.sh
+[[ -v INFERNUS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source=assets/gpu/inventory.sh
+[[ -v INFERNUS_GPU_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/inventory.sh"
+GPUS=${GPUS:-} AMD_GPUS=${AMD_GPUS:-0} DISKS=${DISKS:-} MEMORY_GIB=${MEMORY_GIB:-} NUMA_NODES=${NUMA_NODES:-1} MIN_FREE_GIB=${MIN_FREE_GIB:-20}
+need_root
+host=$(hostname)
+problems=()
+
+# shellcheck disable=SC1091 # the host's own file
+os=$(. "$INFERNUS_ROOT/etc/os-release" && echo "${ID:-?} ${VERSION_ID:-?}")
+[[ $os == "ubuntu 24.04" ]] || problems+=("the OS is $os; infernus provisions Ubuntu 24.04 (reinstall, or expect the steps to refuse)")
+log "kernel $(uname -r)"
+
+free=$(df -BG --output=avail / | tail -1 | tr -dc 0-9)
+((free >= MIN_FREE_GIB)) || problems+=("/ has ${free} GiB free, the driver and packages need ${MIN_FREE_GIB} GiB (servers[].minFreeDiskGiB)")
+
+if command -v mokutil >/dev/null; then
+  case $(mokutil --sb-state 2>&1) in
+    *"SecureBoot enabled"*) log "Secure Boot is on: Ubuntu's signed precompiled NVIDIA modules load without MOK enrolment" ;;
+    *) log "Secure Boot is off" ;;
+  esac
+fi
+
+nvidia_declared=$(grep -c . <<<"$GPUS" || true)
+nvidia_present=$(pci_gpu_count 10de)
+((nvidia_present == nvidia_declared)) ||
+  problems+=("$nvidia_declared NVIDIA GPU(s) declared, the PCI bus shows $nvidia_present: check the card is seated and powered (Above 4G decoding on in the BIOS), or fix servers[].gpus")
+amd_present=$(pci_gpu_count 1002)
+((amd_present >= AMD_GPUS)) || problems+=("$AMD_GPUS AMD GPU(s) declared, the PCI bus shows $amd_present")
+
+if command -v nvidia-smi >/dev/null && inventory=$(gpu_inventory 2>/dev/null); then
+  while IFS='|' read -r index name bus driver cc memory _; do
+    log "GPU $index: $name at $bus, driver $driver, compute capability $cc, $memory MiB"
+  done <<<"$inventory"
+  while read -r mismatch; do [[ -n $mismatch ]] && problems+=("$mismatch"); done < <(check_gpus "$GPUS" "$inventory")
+else
+  log "no working nvidia-smi yet: the driver step installs it"
+fi
+
+if [[ -n $MEMORY_GIB ]]; then
+  ram=$(($(awk '/^MemTotal:/ { print $2 }' "$INFERNUS_ROOT/proc/meminfo") / 1024 / 1024))
+  # The kernel keeps a few GiB to itself: 128 GiB installed shows as about 125.
+  ((ram * 100 >= MEMORY_GIB * 90 && ram <= MEMORY_GIB)) || problems+=("memoryGiB is $MEMORY_GIB, the kernel sees $ram GiB: fix servers[].memoryGiB, or check the modules are seated")
+fi
+
+nodes=$(find "$INFERNUS_ROOT/sys/devices/system/node" -maxdepth 1 -name 'node[0-9]*' 2>/dev/null | wc -l)
+((nodes == 0 || nodes == NUMA_NODES)) || problems+=("numaNodes is $NUMA_NODES, the machine has $nodes NUMA node(s)")
+
+for disk in $DISKS; do
+  [[ -e $INFERNUS_ROOT$disk ]] || problems+=("$disk is not there: see ls -l /dev/disk/by-id and fix servers[].disks")
+done
+
+if ((${#problems[@]} > 0)); then
+  printf 'infernus: %s does not match the stack file:\n' "$host" >&2
+  printf '  %s\n' "${problems[@]}" >&2
+  exit 1
+fi
+log "$host matches the stack file"

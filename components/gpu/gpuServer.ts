@@ -1,0 +1,125 @@
+/**
+ * A GPU server at home: checked against its declared hardware before anything changes, then the
+ * base system, hardening, the tunnel, and the NVIDIA driver verified after its reboot.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { ServerConfig, TunnelConfig } from "../config/schema";
+import { harden } from "../host/hardening";
+import { RemoteHost, type Connection } from "../host/remoteHost";
+import type { WireGuard } from "../network/wireguard";
+import { gpuSpecOf } from "./catalogue";
+import { GPU_PATHS, HELD_PACKAGES, nvidiaGpus, renderGpuExpectations, renderJournald, renderNouveauBlacklist, renderPowerUnit, renderSysctl } from "./files";
+
+export interface GpuServerArgs {
+  /** The validated server entry of the stack config. */
+  readonly server: ServerConfig;
+  readonly connection: pulumi.Output<Connection>;
+  /** Resources the first step waits for (the edge's tunnel, for a server reached through it). */
+  readonly after?: readonly pulumi.Resource[];
+  readonly tunnel: WireGuard;
+  readonly tunnelConfig: TunnelConfig;
+  /** Home networks: SSH (and serving, with serveLan) is allowed from them. */
+  readonly lanCidrs: readonly string[];
+  /** The port the models are served on, over the tunnel. */
+  readonly servingPort: number;
+}
+
+/** A GPU as the driver reported it in the last run. */
+export interface VerifiedGpu {
+  readonly index: number;
+  readonly name: string;
+  readonly bus: string;
+  readonly driver: string;
+  readonly computeCapability: string;
+  readonly memoryMiB: number;
+}
+
+/** Seconds between the driver step's reboot and the next connection attempt. */
+const REBOOT_GRACE_SECONDS = 60;
+
+export class GpuServer extends pulumi.ComponentResource {
+  public readonly host: RemoteHost;
+  /** What nvidia-smi showed after the driver step; empty for a server without NVIDIA GPUs. */
+  public readonly gpuInventory: pulumi.Output<VerifiedGpu[]>;
+
+  constructor(name: string, args: GpuServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("infernus:gpu:Server", name, {}, opts);
+    const { server } = args;
+    this.host = new RemoteHost(server.name, { connection: args.connection, after: args.after }, { parent: this });
+    const gpus = renderGpuExpectations(server);
+
+    this.host.step("preflight", {
+      script: "gpu/preflight.sh",
+      libraries: ["gpu/inventory.sh"],
+      params: {
+        GPUS: gpus,
+        AMD_GPUS: String(server.gpus.filter((g) => gpuSpecOf(g).vendor === "amd").length),
+        DISKS: server.disks.join(" "),
+        MEMORY_GIB: server.memoryGiB === undefined ? "" : String(server.memoryGiB),
+        NUMA_NODES: String(server.numaNodes),
+        MIN_FREE_GIB: String(server.minFreeDiskGiB),
+      },
+    });
+    args.tunnel.install(this.host, server.name);
+    this.host.step("base", {
+      script: "gpu/base.sh",
+      params: { TIMEZONE: server.timezone, SYSCTL: GPU_PATHS.sysctl },
+      files: [
+        { path: GPU_PATHS.sysctl, mode: "0644", content: renderSysctl() },
+        { path: GPU_PATHS.journald, mode: "0644", content: renderJournald() },
+      ],
+    });
+    const tunnelAndLan = [args.tunnelConfig.cidr, ...args.lanCidrs];
+    harden(this.host, {
+      sshd: {},
+      upgrades: { rebootTime: server.rebootTime, hold: HELD_PACKAGES },
+      firewall: {
+        openings: [
+          { protocol: "tcp", port: server.ssh.port, from: tunnelAndLan, comment: "SSH from the tunnel and the LAN" },
+          { protocol: "tcp", port: args.servingPort, from: server.serveLan ? tunnelAndLan : [args.tunnelConfig.cidr], comment: "models, for the gateway" },
+        ],
+        forwards: [],
+      },
+    });
+
+    this.gpuInventory = nvidiaGpus(server).length > 0 ? this.nvidia(name, server, gpus) : pulumi.output([]);
+    this.registerOutputs({ gpuInventory: this.gpuInventory });
+  }
+
+  private nvidia(name: string, server: ServerConfig, gpus: string): pulumi.Output<VerifiedGpu[]> {
+    const open = server.driver.flavour.endsWith("open");
+    const driver = this.host.step("nvidia", {
+      script: "gpu/nvidia.sh",
+      params: { BRANCH: String(server.driver.branch), FLAVOUR: server.driver.flavour, REBOOT_MARKER: GPU_PATHS.rebootMarker },
+      files: [{ path: GPU_PATHS.nouveauBlacklist, mode: "0644", content: renderNouveauBlacklist() }],
+    });
+    // Runs here, not on the host: lets a reboot the driver step started take the host down before
+    // the next step connects (which then retries until the host is back).
+    const rebootGrace = new command.local.Command(
+      `${name}-reboot-grace`,
+      { create: `sleep ${REBOOT_GRACE_SECONDS}`, triggers: [driver.trigger] },
+      { parent: this, dependsOn: [driver.command] },
+    );
+    const verify = this.host.step("nvidia-verify", {
+      script: "gpu/nvidia-verify.sh",
+      libraries: ["gpu/inventory.sh"],
+      params: { GPUS: gpus, OPEN: open ? "1" : "0", REBOOT_MARKER: GPU_PATHS.rebootMarker, DRIVER_TRIGGER: driver.trigger },
+      after: [rebootGrace],
+      dialAttempts: 60,
+    });
+    const unit = renderPowerUnit(server);
+    this.host.step("gpu-power", {
+      script: "gpu/gpu-power.sh",
+      params: { UNIT: "infernus-gpu-power.service", LIMITS: unit ? "1" : "0" },
+      files: unit ? [{ path: GPU_PATHS.powerUnit, mode: "0644", content: unit }] : [],
+    });
+    return verify.command.stdout.apply(parseInventory);
+  }
+}
+
+/** The inventory line nvidia-verify.sh prints; empty before a run (or under mocks). */
+export function parseInventory(stdout: string | undefined): VerifiedGpu[] {
+  const line = (stdout ?? "").split("\n").find((l) => l.startsWith("INFERNUS_GPU_INVENTORY "));
+  return line ? (JSON.parse(line.slice("INFERNUS_GPU_INVENTORY ".length)) as VerifiedGpu[]) : [];
+}
