@@ -15,12 +15,13 @@ trim() {
 
 # One line per NVIDIA GPU as the driver sees it: index|name|bus|driver|compute capability|memory MiB|power limit|min|max
 gpu_inventory() {
-  local index=0 name bus driver cc memory limit min max _
+  local csv index=0 name bus driver cc memory limit min max _
+  csv=$(nvidia-smi --query-gpu="$GPU_QUERY" --format=csv,noheader,nounits) || return 1
   while IFS=, read -r name bus driver cc memory limit min max _; do
     printf '%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$index" "$(trim "$name")" "$(trim "$bus")" "$(trim "$driver")" "$(trim "$cc")" \
       "$(trim "$memory")" "$(trim "$limit")" "$(trim "$min")" "$(trim "$max")"
     index=$((index + 1))
-  done < <(nvidia-smi --query-gpu="$GPU_QUERY" --format=csv,noheader,nounits)
+  done <<<"$csv"
 }
 
 # Display and 3D controllers of a PCI vendor (10de NVIDIA, 1002 AMD) on the bus.

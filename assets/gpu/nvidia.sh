@@ -46,7 +46,7 @@ if ((${#missing[@]} > 0)) || lsmod | grep -q '^nouveau '; then
 fi
 
 installed=$(modinfo -F version nvidia 2>/dev/null || true)
-loaded=$(cat /sys/module/nvidia/version 2>/dev/null || true)
+loaded=$(cat "$INFERNUS_ROOT/sys/module/nvidia/version" 2>/dev/null || true)
 if [[ -z $loaded || $loaded != "$installed" ]] || lsmod | grep -q '^nouveau '; then
   mkdir -p "$(dirname "$INFERNUS_ROOT$REBOOT_MARKER")"
   cat /proc/sys/kernel/random/boot_id >"$INFERNUS_ROOT$REBOOT_MARKER"

@@ -53,6 +53,15 @@ const invalid: Case[] = [
   ["an API key rate of zero", home, (c) => (c.apiKeys[0].requestsPerMinute = 0), "apiKeys[0].requestsPerMinute", /at least 1/],
   ["a reboot time that is no time", home, (c) => (c.edge.rebootTime = "25:00"), "edge.rebootTime", /a time of day like 04:30/],
   ["an existing edge without adminCidrs", home, (c) => delete c.edge.adminCidrs, "edge.adminCidrs", /networks allowed to SSH/],
+  ["driver branch 560 on Blackwell", home, (c) => (c.servers[0].driver.branch = 560), "servers[0].driver.branch", /RTX PRO 6000 Blackwell Workstation Edition needs branch 570 or newer; use 580/],
+  ["the proprietary modules on Blackwell", home, (c) => (c.servers[0].driver.flavour = "proprietary"), "servers[0].driver.flavour", /only with the open kernel modules .*; use open or server-open/],
+  ["a power limit above the card's range", home, (c) => (c.servers[0].gpus[0].powerLimitW = 700), "servers[0].gpus[0].powerLimitW", /accepts 150–600 W/],
+  ["a power limit below the card's range", home, (c) => (c.servers[0].gpus[0].powerLimitW = 100), "servers[0].gpus[0].powerLimitW", /accepts 150–600 W/],
+  ["a power limit on a card infernus does not drive", home, (c) => (c.servers[0].gpus[1].powerLimitW = 200), "servers[0].gpus[1].powerLimitW", /Radeon RX 9070 XT is not driven/],
+  ["a disk not under /dev/disk/by-id", home, (c) => (c.servers[0].disks[0] = "/dev/nvme0n1"), "servers[0].disks[0]", /\/dev\/disk\/by-id\/…, which stays the same/],
+  ["a disk listed twice", home, (c) => c.servers[0].disks.push(c.servers[0].disks[0]), "servers[0].disks[3]", /already listed as servers\[0\].disks\[0\]/],
+  ["a GPU model neither in the catalogue nor described", home, (c) => (c.servers[0].gpus[0].model = "rtx-9090"), "servers[0].gpus[0].model", /not in the catalogue .*rtx-pro-6000-blackwell-workstation.*; describe the card with specs/],
+  ["a time zone that is no zone name", home, (c) => (c.servers[0].timezone = "GMT+7 Bangkok"), "servers[0].timezone", /IANA time zone/],
 ];
 
 describe("the stack config", () => {
@@ -101,6 +110,12 @@ describe("the stack config", () => {
       "  clients[0].fullTunel = true: unknown key; did you mean fullTunnel?",
       "  servers[0].ssh.user = Kirill: not a Linux user name",
     ]);
+  });
+
+  it("accepts a GPU the catalogue does not know when its specs are given", () => {
+    const config = clone(home);
+    config.servers[0].gpus.push({ model: "rtx-5090", specs: { vendor: "nvidia", marketingName: "GeForce RTX 5090", computeCapability: "12.0", memoryGiB: 32, powerW: { min: 400, max: 600 }, minDriverBranch: 570, openModulesOnly: true }, powerLimitW: 450 });
+    expect(problemsOf(config)).toEqual([]);
   });
 
   it("accepts SSH from anywhere only when told so", () => {
