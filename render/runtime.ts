@@ -20,7 +20,7 @@ export interface RecordedResource {
   readonly inputs: Record<string, unknown>;
   readonly retainOnDelete: boolean;
   readonly protect: boolean;
-  /** URNs this resource explicitly depends on. */
+  /** URNs this resource waits for: its dependsOn and the resources its inputs come from. */
   readonly dependsOn: readonly string[];
   /** Top-level inputs that reached the engine as secrets (encrypted in state, hidden in the CLI). */
   readonly secretInputs: readonly string[];
