@@ -82,6 +82,7 @@ describe("the gateway on real nginx", () => {
     expect(reply.body.match(/^data: /gm)).toHaveLength(7);
     // Six events 150 ms apart: they arrive spread over ~900 ms, the first long before the last.
     expect(reply.chunkTimes.length).toBeGreaterThanOrEqual(6);
+    console.log(`SSE chunks arrived at ${reply.chunkTimes.map((t) => t.toFixed(0)).join(", ")} ms`);
     expect(reply.chunkTimes.at(-1)! - reply.chunkTimes[0]).toBeGreaterThan(600);
   });
 
@@ -104,6 +105,7 @@ describe("the gateway with its model server down", () => {
     const gateway = startGateway({ gateway: { ...gatewayConfig, port: 18444 }, apiKeys, keys, upstreams: [`127.0.0.1:${port}`] });
     try {
       const reply = await request(gateway.port, "POST", "/v1/chat/completions", { key: keys.ide, body: chat });
+      console.log(`refused-connection backend: ${reply.status} after ${reply.ms.toFixed(0)} ms`);
       expect(reply.status).toBe(503);
       expect(reply.ms).toBeLessThan(1000);
       expect(reply.headers["retry-after"]).toBe("5");
