@@ -2,6 +2,7 @@
 import { planAddresses, type PeerRequest } from "../network/addressPlan";
 import { overlaps, parseCidr } from "../network/ip";
 import { GPU_CATALOGUE, gpuSpecOf } from "../gpu/catalogue";
+import { servingPlan } from "../serving/plan";
 import type { Problem } from "./problems";
 import type { EstateConfig } from "./schema";
 
@@ -133,5 +134,8 @@ function serverChecks(server: EstateConfig["servers"][number], path: string): Pr
     });
   }
   problems.push(...duplicates(server.disks.map((disk, d) => ({ value: disk, path: `${path}.disks[${d}]` })), (first) => `already listed as ${first}; list each disk once`));
-  return problems;
+  const models = duplicates(server.models.map((m, j) => ({ value: m.name, path: `${path}.models[${j}].name` })), (first) => `already served as ${first}; list each model once`);
+  // The plan needs known GPUs and distinct models to say anything useful.
+  if (problems.length === 0 && models.length === 0) problems.push(...servingPlan(server, path).problems);
+  return [...problems, ...models];
 }

@@ -6,13 +6,16 @@ import { z } from "zod";
 import { parseCidr, parseIpv4 } from "../network/ip";
 import { openSshKeyProblem } from "./sshKey";
 
-/** An object that rejects unknown keys, one message per key with the nearest known one. */
-function strictObject<S extends z.ZodRawShape>(shape: S) {
+/**
+ * An object that rejects unknown keys, one message per key with the nearest known one, or the
+ * hint given for a key people are known to write (e.g. vLLM options that do not exist).
+ */
+function strictObject<S extends z.ZodRawShape>(shape: S, hints: Readonly<Record<string, string>> = {}) {
   const known = Object.keys(shape);
   // Multi-key issues are split back per key by ./problems (one line per key, same order).
   return z.strictObject(shape, {
     error: (issue) =>
-      issue.code === "unrecognized_keys" ? issue.keys.map((key) => unknownKeyMessage(key, known)).join("\n") : undefined,
+      issue.code === "unrecognized_keys" ? issue.keys.map((key) => hints[key] ?? unknownKeyMessage(key, known)).join("\n") : undefined,
   });
 }
 
@@ -182,6 +185,61 @@ const byIdPath = z
   .string({ error: "a disk path under /dev/disk/by-id/" })
   .regex(/^\/dev\/disk\/by-id\/[A-Za-z0-9._:+@-]+$/, "name disks by /dev/disk/by-id/…, which stays the same when disks move between ports or boards (ls -l /dev/disk/by-id)");
 
+/** vLLM settings people write that vLLM does not have (several come from the user's notes), and what to use. */
+const INVENTED_VLLM_OPTIONS: Readonly<Record<string, string>> = {
+  enableFlashAttention: "vLLM has no such option (--enable-flash-attention does not exist): it picks its attention backend itself; leave it on auto on sm_120",
+  flashAttention: "vLLM has no such option: it picks its attention backend itself; leave it on auto on sm_120",
+  speculativeDecoding: "vLLM has no such option (--speculative-decoding does not exist); use speculativeConfig: { method, num_speculative_tokens }",
+  draftModel: "vLLM has no such option (--draft-model does not exist); use speculativeConfig: { model, num_speculative_tokens }",
+  maxConcurrentRequests: "vLLM has no such option (--max-concurrent-requests does not exist); use maxNumSeqs",
+  enableFp8: "vLLM has no such option (VLLM_ENABLE_FP8 does not exist); use kvCacheDtype: fp8, or an -fp8 model",
+  fp8: "vLLM has no such option; use kvCacheDtype: fp8, or an -fp8 model",
+  quantization: "the catalogue entry fixes the weights' format; pick an -fp8 model instead",
+  maxBatchSize: "vLLM has no such option; use maxNumSeqs",
+  hugepages: "vLLM does not use static hugepages (facts.md): there is nothing to set",
+};
+
+/** Environment variables from the user's notes that vLLM does not read, and the real setting. */
+export const INVENTED_VLLM_ENV: Readonly<Record<string, string>> = {
+  VLLM_ENABLE_FP8: "kvCacheDtype: fp8, or an -fp8 model",
+  VLLM_USE_FLASHINFER: "nothing: vLLM picks its attention backend itself",
+  VLLM_MAX_NUM_SEQS: "maxNumSeqs",
+  VLLM_GPU_MEMORY_UTILIZATION: "gpuMemoryUtilization (the planner sets it)",
+  VLLM_MAX_MODEL_LEN: "maxModelLen",
+  VLLM_QUANTIZATION: "an -fp8 model from the catalogue",
+};
+
+export const modelSchema = strictObject(
+  {
+    /** A model from the catalogue (components/serving/catalogue.ts). */
+    name: z.string({ error: "a model name from the catalogue, e.g. gpt-oss-120b" }),
+    /** Longest context served; the model's own maximum by default. */
+    maxModelLen: z.number().int().min(1024, "at least 1024 tokens").optional(),
+    maxNumSeqs: z.number().int().min(1).max(4096).optional(),
+    /** fp8 halves the KV cache per token. */
+    kvCacheDtype: z.enum(["auto", "fp8"]).default("auto"),
+    enablePrefixCaching: z.boolean().optional(),
+    /** Passed as --speculative-config. */
+    speculativeConfig: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    /** Overrides the planner's share of the card for this process (a fraction of the whole card). */
+    gpuMemoryUtilization: z.number().gt(0).max(0.95, "at most 0.95: the driver and other processes need the rest").optional(),
+    /** Seconds idle before llama-swap stops it; 0 keeps it loaded. */
+    ttlSeconds: z.number().int().min(0).optional(),
+    env: z
+      .record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable name"), z.string())
+      .superRefine((env, ctx) => {
+        for (const key of Object.keys(env)) {
+          const real = INVENTED_VLLM_ENV[key];
+          if (real) ctx.addIssue({ code: "custom", path: [key], message: `vLLM does not read ${key}; use ${real}` });
+        }
+      })
+      .default({}),
+    /** Raw vLLM arguments, unchecked: the escape hatch (a warning on every run). */
+    extraArgs: z.array(z.string()).default([]),
+  },
+  INVENTED_VLLM_OPTIONS,
+);
+
 export const DRIVER_FLAVOURS = ["open", "server-open", "proprietary", "server"] as const;
 
 export const serverSchema = strictObject({
@@ -210,6 +268,8 @@ export const serverSchema = strictObject({
   serveLan: z.boolean().default(false),
   /** Free space the root filesystem must have, for packages and the driver. */
   minFreeDiskGiB: z.number().int().min(1).default(20),
+  /** The models this server serves: names from the catalogue, or entries with vLLM options. */
+  models: z.array(z.preprocess((entry) => (typeof entry === "string" ? { name: entry } : entry), modelSchema)).default([]),
 });
 
 export const apiKeySchema = strictObject({
@@ -233,6 +293,21 @@ export const gatewaySchema = strictObject({
   generationTimeoutSeconds: z.number().int().min(60).max(86400).default(3600),
 });
 
+export const servingSchema = strictObject({
+  /** The vLLM release installed into /opt/infernus/vllm with uv. */
+  vllmVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "a release like 0.21.0").default("0.21.0"),
+  llamaSwap: strictObject({
+    /** llama-swap release number. */
+    version: z.number().int().min(1).default(250),
+    /** sha256 of llama-swap_<version>_linux_amd64.tar.gz; until pinned, the release's checksums file is used and the step says what to pin. */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "a sha256 in hex (sha256sum of the release archive)").optional(),
+  }).prefault({}),
+  /** Where model weights live on each server. */
+  modelsDir: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "an absolute path").default("/srv/models"),
+  /** Default seconds a model stays loaded with no requests (0: until another needs the card). */
+  ttlSeconds: z.number().int().min(0).default(0),
+});
+
 export const estateSchema = strictObject({
   edge: edgeSchema,
   tunnel: tunnelSchema.prefault({}),
@@ -241,6 +316,7 @@ export const estateSchema = strictObject({
   servers: z.array(serverSchema).default([]),
   apiKeys: z.array(apiKeySchema).default([]),
   gateway: gatewaySchema.prefault({}),
+  serving: servingSchema.prefault({}),
 });
 
 export type EstateConfig = z.infer<typeof estateSchema>;
@@ -250,4 +326,6 @@ export type ClientConfig = EstateConfig["clients"][number];
 export type ServerConfig = EstateConfig["servers"][number];
 export type ApiKeyConfig = EstateConfig["apiKeys"][number];
 export type GatewayConfig = EstateConfig["gateway"];
+export type ServingConfig = EstateConfig["serving"];
+export type ModelConfig = ServerConfig["models"][number];
 export type SshConfig = z.infer<typeof edgeSsh> & { viaEdge?: boolean };

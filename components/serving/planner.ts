@@ -1,0 +1,197 @@
+/**
+ * The VRAM planner: which models can be resident together on a server's GPUs, what share of its
+ * card each vLLM process gets (--gpu-memory-utilization is a fraction of the whole card, per
+ * process), and how much context that leaves. Pure: numbers in, plan out.
+ */
+import { kvBytesPerToken, type ModelSpec } from "./catalogue";
+
+/** Co-resident processes on one card stay below this share together (facts.md). */
+export const USABLE_SHARE = 0.95;
+/** Besides weights and KV cache: CUDA context, activations, CUDA graphs. */
+const OVERHEAD_BYTES = { chat: 3 * 2 ** 30, embedding: 1.5 * 2 ** 30 } as const;
+/** A card shows a little less than its nominal size to CUDA (97887 MiB of a 96 GiB card). */
+const VISIBLE_SHARE = 0.995;
+
+export interface PlannerGpu {
+  readonly index: number;
+  readonly name: string;
+  readonly memoryGiB: number;
+}
+
+export interface PlannerModel {
+  readonly name: string;
+  readonly spec: ModelSpec;
+  readonly maxModelLen: number;
+  readonly kvCacheDtype: "auto" | "fp8";
+  /** A share the user fixed for this model. */
+  readonly gpuMemoryUtilization?: number;
+  /** Where the model stands in config, for messages. */
+  readonly configPath: string;
+}
+
+export interface PlannedModel {
+  readonly name: string;
+  readonly gpu: number;
+  readonly gpuMemoryUtilization: number;
+  readonly maxModelLen: number;
+  /** Bytes the process needs at the least: weights, overhead and KV for one full-length sequence. */
+  readonly needBytes: number;
+  /** Tokens of KV cache its share leaves. */
+  readonly kvTokens: number;
+  /** Full-length sequences that fit at once. */
+  readonly fullLengthSequences: number;
+}
+
+export interface PlanProblem {
+  readonly path: string;
+  readonly value: unknown;
+  readonly message: string;
+}
+
+export interface ServingPlan {
+  readonly gpus: readonly PlannerGpu[];
+  readonly models: readonly PlannedModel[];
+  /** Sets of models that can run at once; every model is in at least one. */
+  readonly sets: readonly (readonly string[])[];
+  readonly problems: readonly PlanProblem[];
+}
+
+const GIB = 2 ** 30;
+const gib = (bytes: number) => (bytes / GIB).toFixed(1);
+const cardBytes = (gpu: PlannerGpu) => gpu.memoryGiB * GIB * VISIBLE_SHARE;
+
+function needBytes(model: PlannerModel): number {
+  return model.spec.weightBytes + OVERHEAD_BYTES[model.spec.kind] + kvBytesPerToken(model.spec, model.kvCacheDtype) * model.maxModelLen;
+}
+
+/** A model's smallest share of `gpu`: the user's, or what it needs rounded up to the 0.01 vLLM is given. */
+function minShare(model: PlannerModel, gpu: PlannerGpu): number {
+  return model.gpuMemoryUtilization ?? Math.ceil((needBytes(model) / cardBytes(gpu)) * 100) / 100;
+}
+
+function fits(models: readonly PlannerModel[], gpu: PlannerGpu): boolean {
+  return models.reduce((sum, m) => sum + minShare(m, gpu), 0) <= USABLE_SHARE + 1e-9;
+}
+
+export function planServing(gpus: readonly PlannerGpu[], models: readonly PlannerModel[]): ServingPlan {
+  const problems = models.flatMap((model) => tooBig(model, gpus));
+  if (problems.length > 0 || models.length === 0) return { gpus, models: [], sets: [], problems };
+
+  const assignment = residentEverywhere(gpus, models) ?? homeGpus(gpus, models);
+  const perGpu = gpus.map((gpu) => models.filter((_, i) => assignment[i] === gpu.index));
+  // On each card, the largest groups of its models that fit together.
+  const setsPerGpu = gpus.map((gpu, g) => maximalFittingSets(perGpu[g], gpu)).filter((sets) => sets.length > 0);
+  const sets = crossProduct(setsPerGpu).map((set) => set.map((m) => m.name).sort());
+
+  const planned = models.map((model, i): PlannedModel => {
+    const gpu = gpus.find((g) => g.index === assignment[i])!;
+    const share = model.gpuMemoryUtilization ?? shareWithSlack(model, gpu, maximalFittingSets(perGpu[gpus.indexOf(gpu)], gpu));
+    const kvTokens = Math.floor((share * cardBytes(gpu) - model.spec.weightBytes - OVERHEAD_BYTES[model.spec.kind]) / kvBytesPerToken(model.spec, model.kvCacheDtype));
+    return {
+      name: model.name,
+      gpu: gpu.index,
+      gpuMemoryUtilization: share,
+      maxModelLen: model.maxModelLen,
+      needBytes: needBytes(model),
+      kvTokens,
+      fullLengthSequences: Math.floor(kvTokens / model.maxModelLen),
+    };
+  });
+  const overridden = planned.flatMap((p, i): PlanProblem[] => {
+    const model = models[i];
+    if (model.gpuMemoryUtilization === undefined || p.kvTokens >= model.maxModelLen) return [];
+    return [{ path: `${model.configPath}.gpuMemoryUtilization`, value: model.gpuMemoryUtilization, message: `leaves ${gib(model.gpuMemoryUtilization * cardBytes(gpus.find((g) => g.index === p.gpu)!))} GiB, ${model.name} needs ${gib(p.needBytes)} GiB for one ${model.maxModelLen}-token sequence; raise it or remove it` }];
+  });
+  return { gpus, models: planned, sets, problems: overridden };
+}
+
+function tooBig(model: PlannerModel, gpus: readonly PlannerGpu[]): PlanProblem[] {
+  const path = model.configPath;
+  if (gpus.length === 0) return [{ path, value: model.name, message: "this server declares no NVIDIA GPU to serve it on" }];
+  if (model.maxModelLen > model.spec.maxContext) {
+    return [{ path: `${path}.maxModelLen`, value: model.maxModelLen, message: `${model.name} supports at most ${model.spec.maxContext} tokens` }];
+  }
+  const largest = gpus.reduce((a, b) => (cardBytes(b) > cardBytes(a) ? b : a));
+  const usable = USABLE_SHARE * cardBytes(largest);
+  const need = needBytes(model);
+  if (need <= usable) return [];
+  const fixed = model.spec.weightBytes + OVERHEAD_BYTES[model.spec.kind];
+  const parts = `${gib(model.spec.weightBytes)} GiB of weights, ${gib(need - fixed)} GiB of KV cache for one ${model.maxModelLen}-token sequence, ${gib(OVERHEAD_BYTES[model.spec.kind])} GiB overhead`;
+  const room = `the largest GPU here (${largest.name}) gives one process at most ${gib(usable)} GiB`;
+  if (fixed >= usable) return [{ path, value: model.name, message: `needs ${gib(need)} GiB (${parts}); ${room}: its weights alone do not fit; choose a smaller or quantized model` }];
+  const context = Math.floor((usable - fixed) / kvBytesPerToken(model.spec, model.kvCacheDtype) / 1024) * 1024;
+  return [{ path, value: model.name, message: `needs ${gib(need)} GiB (${parts}); ${room}; set maxModelLen: ${context} or kvCacheDtype: fp8` }];
+}
+
+/** An assignment of every model to a GPU with all of them resident at once, the most even one; else undefined. */
+function residentEverywhere(gpus: readonly PlannerGpu[], models: readonly PlannerModel[]): number[] | undefined {
+  let best: { assignment: number[]; slack: number } | undefined;
+  const count = gpus.length ** models.length;
+  for (let n = 0; n < count && count <= 65536; n++) {
+    const assignment = models.map((_, i) => gpus[Math.floor(n / gpus.length ** i) % gpus.length].index);
+    const slacks = gpus.map((gpu) => USABLE_SHARE - models.reduce((sum, m, i) => sum + (assignment[i] === gpu.index ? minShare(m, gpu) : 0), 0));
+    const slack = Math.min(...slacks);
+    if (slack >= -1e-9 && (!best || slack > best.slack + 1e-9)) best = { assignment, slack };
+  }
+  return best?.assignment;
+}
+
+/** Each model on the GPU with the most room left when models are placed largest first (they swap there). */
+function homeGpus(gpus: readonly PlannerGpu[], models: readonly PlannerModel[]): number[] {
+  const load = new Map(gpus.map((g) => [g.index, 0]));
+  const assignment: number[] = [];
+  const order = models.map((_, i) => i).sort((a, b) => needBytes(models[b]) - needBytes(models[a]));
+  for (const i of order) {
+    const gpu = [...gpus].sort((a, b) => cardBytes(b) - load.get(b.index)! - (cardBytes(a) - load.get(a.index)!))[0];
+    assignment[i] = gpu.index;
+    load.set(gpu.index, load.get(gpu.index)! + needBytes(models[i]));
+  }
+  return assignment;
+}
+
+function maximalFittingSets(models: readonly PlannerModel[], gpu: PlannerGpu): PlannerModel[][] {
+  const fitting: PlannerModel[][] = [];
+  for (let mask = (1 << models.length) - 1; mask > 0; mask--) {
+    const set = models.filter((_, i) => mask & (1 << i));
+    if (fits(set, gpu)) fitting.push(set);
+  }
+  const maximal = fitting.filter((set) => !fitting.some((other) => other.length > set.length && set.every((m) => other.includes(m))));
+  // Larger sets first, then by config order: deterministic.
+  return maximal.sort((a, b) => b.length - a.length || models.indexOf(a[0]) - models.indexOf(b[0]));
+}
+
+/** The model's need plus its part of the spare room of the tightest set it is in. */
+function shareWithSlack(model: PlannerModel, gpu: PlannerGpu, sets: readonly PlannerModel[][]): number {
+  const own = minShare(model, gpu);
+  const extra = Math.min(
+    ...sets
+      .filter((set) => set.includes(model))
+      .map((set) => {
+        const total = set.reduce((sum, m) => sum + minShare(m, gpu), 0);
+        return (USABLE_SHARE - total) * (own / total);
+      }),
+  );
+  return Math.round((own + Math.floor(extra * 100) / 100) * 100) / 100;
+}
+
+function crossProduct<T>(groups: readonly (readonly T[][])[]): T[][] {
+  return groups.reduce<T[][]>((acc, options) => acc.flatMap((prefix) => options.map((option) => [...prefix, ...option])), [[]]).filter((set) => set.length > 0);
+}
+
+/** The plan as a Markdown table, for `pulumi preview` logs and out/<stack>/serving.md. */
+export function renderPlanTable(server: string, plan: ServingPlan): string {
+  const lines = [
+    `### ${server}`,
+    "",
+    `GPUs: ${plan.gpus.map((g) => `#${g.index} ${g.name} (${g.memoryGiB} GiB)`).join(", ") || "none"}`,
+    "",
+    "| model | GPU | --gpu-memory-utilization | needs (GiB) | max context | KV tokens | full-length sequences |",
+    "|---|---|---|---|---|---|---|",
+    ...plan.models.map((m) => `| ${m.name} | #${m.gpu} | ${m.gpuMemoryUtilization.toFixed(2)} | ${gib(m.needBytes)} | ${m.maxModelLen} | ${m.kvTokens} | ${m.fullLengthSequences} |`),
+    "",
+    "Resident together:",
+    ...plan.sets.map((set) => `- ${set.join(" + ")}`),
+    "",
+  ];
+  return lines.join("\n");
+}
