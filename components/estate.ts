@@ -3,6 +3,7 @@
  * host's steps. Wiring only: what each part is comes from the validated config.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { peerRequests } from "./config/checks";
 import type { EstateConfig } from "./config/schema";
 import { Edge } from "./edge/edge";
@@ -20,6 +21,8 @@ export interface EstateArgs {
   readonly config: EstateConfig;
   /** The operator's SSH credentials for every host. */
   readonly credentials: Credentials;
+  /** Hugging Face token for model downloads (`infernus:hfToken`). Secret. */
+  readonly hfToken?: pulumi.Output<string>;
 }
 
 export class Estate extends pulumi.ComponentResource {
@@ -54,6 +57,8 @@ export class Estate extends pulumi.ComponentResource {
       { parent: this },
     );
     const hubStep = this.tunnel.install(this.edge.host, config.edge.name);
+    // The gateway's own key for the model servers: llama-swap refuses anyone else.
+    const upstreamKey = pulumi.secret(new random.RandomPassword(`${name}-upstream-key`, { length: 40, special: false }, { parent: this }).result);
 
     this.servers = Object.fromEntries(
       config.servers.map((server) => {
@@ -68,6 +73,11 @@ export class Estate extends pulumi.ComponentResource {
             tunnelConfig: config.tunnel,
             lanCidrs: config.lan.cidrs,
             servingPort: config.gateway.upstreamPort,
+            tunnelAddress: addressOf(server.name),
+            serving: config.serving,
+            upstreamKey,
+            hfToken: args.hfToken,
+            configPath: `servers[${config.servers.indexOf(server)}]`,
           },
           { parent: this },
         );
@@ -84,6 +94,7 @@ export class Estate extends pulumi.ComponentResource {
         upstreams: config.servers.map((s) => `${addressOf(s.name)}:${config.gateway.upstreamPort}`),
         publicHost: edge.domain ?? this.edge.endpoint,
         tunnelAddress: plan.peers[0].address,
+        upstreamKey,
         acme: edge.domain && edge.acmeEmail ? { domain: edge.domain, email: edge.acmeEmail } : undefined,
       },
       { parent: this },

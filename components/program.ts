@@ -13,6 +13,6 @@ export function declareEstate(): Estate {
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
     throw error;
   }
-  const privateKey = new pulumi.Config(PROJECT).getSecret("sshPrivateKey");
-  return new Estate(PROJECT, { config, credentials: { privateKey } });
+  const secrets = new pulumi.Config(PROJECT);
+  return new Estate(PROJECT, { config, credentials: { privateKey: secrets.getSecret("sshPrivateKey") }, hfToken: secrets.getSecret("hfToken") });
 }

@@ -7,6 +7,7 @@
  *   out/<stack>/clients/<client>.conf (+ .png) every WireGuard client, with a QR code
  *   out/<stack>/cloud/<resource>.user-data.yaml the first-boot user-data of each cloud machine
  *   out/<stack>/plan.json                      resources, steps and trigger hashes, stand-ins marked
+ *   out/<stack>/serving.md                     each server's VRAM plan
  *   out/<stack>/topology.md                    a Mermaid diagram of the estate
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import * as path from "node:path";
 import * as QRCode from "qrcode";
 import { declareEstate } from "../components/program";
 import type { Estate } from "../components/estate";
+import { renderPlanTable } from "../components/serving/planner";
 import { resolve, runUnderMocks, type RecordedResource } from "./runtime";
 import { stackConfig } from "./stackFile";
 
@@ -41,6 +43,10 @@ export async function renderStack(stack: string, config = stackConfig(stack)): P
   }
   for (const resource of resources.filter((r) => typeof r.inputs.userData === "string")) {
     files.set(`cloud/${resource.name}.user-data.yaml`, resource.inputs.userData as string);
+  }
+  const plans = Object.entries(estate.servers).filter(([, server]) => server.plan.models.length > 0);
+  if (plans.length > 0) {
+    files.set("serving.md", [`# ${stack}: serving plan`, "", ...plans.map(([name, server]) => renderPlanTable(name, server.plan))].join("\n"));
   }
   const endpoint = (await resolve(estate.tunnelEndpoint)).value;
   files.set("plan.json", JSON.stringify(plan(stack, resources, steps, endpoint, estate.addresses), null, 2) + "\n");

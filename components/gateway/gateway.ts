@@ -8,7 +8,7 @@ import * as tls from "@pulumi/tls";
 import type { ApiKeyConfig, GatewayConfig } from "../config/schema";
 import type { RemoteHost, Step, StepFile } from "../host/remoteHost";
 import { parseIpv4 } from "../network/ip";
-import { GATEWAY_PATHS, renderApiKeyMap, renderAuditLogrotate, renderGatewayConfig } from "./nginx";
+import { GATEWAY_PATHS, renderApiKeyMap, renderAuditLogrotate, renderGatewayConfig, renderUpstreamAuth } from "./nginx";
 
 export interface GatewayArgs {
   readonly gateway: GatewayConfig;
@@ -19,6 +19,8 @@ export interface GatewayArgs {
   readonly publicHost: pulumi.Input<string>;
   /** The edge's tunnel address, also on the certificate (WireGuard clients use it). */
   readonly tunnelAddress: string;
+  /** The key the gateway presents to the model servers; secret. */
+  readonly upstreamKey: pulumi.Output<string>;
   /** With a domain: Let's Encrypt issues the certificate, and mails this address before expiry. */
   readonly acme?: { readonly domain: string; readonly email: string };
 }
@@ -56,6 +58,7 @@ export class Gateway extends pulumi.ComponentResource {
     this.files = [
       { path: GATEWAY_PATHS.config, mode: "0644", content: config },
       { path: GATEWAY_PATHS.keys, mode: "0600", content: keyMap },
+      { path: GATEWAY_PATHS.upstreamAuth, mode: "0600", content: pulumi.secret(args.upstreamKey.apply(renderUpstreamAuth)) },
       { path: GATEWAY_PATHS.logrotate, mode: "0644", content: renderAuditLogrotate() },
     ];
     if (!args.acme) {

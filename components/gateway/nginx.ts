@@ -11,6 +11,7 @@ export const FORWARDED_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/
 export const GATEWAY_PATHS = {
   config: "/etc/nginx/conf.d/infernus-gateway.conf",
   keys: "/etc/nginx/infernus/api-keys.map",
+  upstreamAuth: "/etc/nginx/infernus/upstream-auth.conf",
   certificate: "/etc/infernus/tls/gateway.crt",
   certificateKey: "/etc/infernus/tls/gateway.key",
   caCertificate: "/etc/infernus/tls/ca.crt",
@@ -127,8 +128,8 @@ export function renderGatewayConfig(view: GatewayView): string {
     "        proxy_http_version 1.1;",
     '        proxy_set_header Connection "";',
     "        proxy_set_header Host $host;",
-    "        # The key stops here; the model server learns only who is asking.",
-    '        proxy_set_header Authorization "";',
+    "        # The user's key stops here: the model servers get the gateway's own key, and who asks.",
+    `        include ${paths.upstreamAuth};`,
     "        proxy_set_header X-Infernus-Client $infernus_client;",
     "        proxy_set_header X-Forwarded-For $remote_addr;",
     "        # Server-sent events go out as the model writes them.",
@@ -186,4 +187,9 @@ export function renderAuditLogrotate(paths = GATEWAY_PATHS): string {
     "}",
     "",
   ].join("\n");
+}
+
+/** The gateway's own key for the model servers (llama-swap's apiKeys). Secret. */
+export function renderUpstreamAuth(key: string): string {
+  return [HEADER, `proxy_set_header Authorization "Bearer ${key}";`, ""].join("\n");
 }

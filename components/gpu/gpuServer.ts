@@ -4,10 +4,26 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServerConfig, TunnelConfig } from "../config/schema";
+import type { ServerConfig, ServingConfig, TunnelConfig } from "../config/schema";
 import { harden } from "../host/hardening";
 import { RemoteHost, type Connection } from "../host/remoteHost";
 import type { WireGuard } from "../network/wireguard";
+import { servingPlan } from "../serving/plan";
+import type { ServingPlan } from "../serving/planner";
+import { renderPlanTable } from "../serving/planner";
+import {
+  fetchUnitPath,
+  renderFetchUnit,
+  renderLlamaSwapConfig,
+  renderLlamaSwapUnit,
+  renderModelsList,
+  renderTiktokenUnit,
+  SERVICE_USER,
+  SERVING_PATHS,
+  TIKTOKEN_UNIT,
+} from "../serving/files";
+import { MODEL_CATALOGUE } from "../serving/catalogue";
+import { asset } from "../host/stdin";
 import { gpuSpecOf } from "./catalogue";
 import { GPU_PATHS, HELD_PACKAGES, nvidiaGpus, renderGpuExpectations, renderJournald, renderNouveauBlacklist, renderPowerUnit, renderSysctl } from "./files";
 
@@ -23,7 +39,19 @@ export interface GpuServerArgs {
   readonly lanCidrs: readonly string[];
   /** The port the models are served on, over the tunnel. */
   readonly servingPort: number;
+  /** This server's tunnel address: llama-swap listens there. */
+  readonly tunnelAddress: string;
+  readonly serving: ServingConfig;
+  /** The key the gateway presents to llama-swap. Secret. */
+  readonly upstreamKey: pulumi.Output<string>;
+  /** Hugging Face token for gated or rate-limited downloads. Secret. */
+  readonly hfToken?: pulumi.Output<string>;
+  /** Where the server stands in the stack config, for messages. */
+  readonly configPath: string;
 }
+
+/** The uv release that installs vLLM. */
+const UV_VERSION = "0.9.5";
 
 /** A GPU as the driver reported it in the last run. */
 export interface VerifiedGpu {
@@ -42,6 +70,8 @@ export class GpuServer extends pulumi.ComponentResource {
   public readonly host: RemoteHost;
   /** What nvidia-smi showed after the driver step; empty for a server without NVIDIA GPUs. */
   public readonly gpuInventory: pulumi.Output<VerifiedGpu[]>;
+  /** Which models run where, and which can be resident together. */
+  public readonly plan: ServingPlan;
 
   constructor(name: string, args: GpuServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infernus:gpu:Server", name, {}, opts);
@@ -84,7 +114,57 @@ export class GpuServer extends pulumi.ComponentResource {
     });
 
     this.gpuInventory = nvidiaGpus(server).length > 0 ? this.nvidia(name, server, gpus) : pulumi.output([]);
-    this.registerOutputs({ gpuInventory: this.gpuInventory });
+    this.plan = servingPlan(server, args.configPath);
+    if (server.models.length > 0) this.serve(args);
+    this.registerOutputs({ gpuInventory: this.gpuInventory, models: server.models.map((m) => m.name), residentSets: this.plan.sets });
+  }
+
+  private serve(args: GpuServerArgs): void {
+    const { server, serving } = args;
+    pulumi.log.info(renderPlanTable(server.name, this.plan), this);
+    const extra = server.models.filter((m) => m.extraArgs.length > 0);
+    for (const model of extra) pulumi.log.warn(`${server.name}: ${model.name} passes unchecked vLLM arguments: ${model.extraArgs.join(" ")}`, this);
+    this.host.step("vllm-runtime", {
+      script: "serving/vllm-runtime.sh",
+      params: { VLLM_VERSION: serving.vllmVersion, UV_VERSION, VENV: SERVING_PATHS.venv, SERVICE_USER, MODELS_DIR: serving.modelsDir },
+    });
+    const tiktoken = server.models.some((m) => MODEL_CATALOGUE[m.name].needsTiktoken);
+    this.host.step("models", {
+      script: "serving/models.sh",
+      params: { MODELS_LIST: SERVING_PATHS.modelsList, TIKTOKEN: tiktoken ? "1" : "0" },
+      files: [
+        { path: SERVING_PATHS.modelsList, mode: "0644", content: renderModelsList(serving, server.models) },
+        { path: SERVING_PATHS.statusCommand, mode: "0755", content: asset("serving/models-status.sh") },
+        ...server.models.map((m) => ({ path: fetchUnitPath(m.name), mode: "0644", content: renderFetchUnit(serving, m.name) })),
+        ...(tiktoken
+          ? [
+              { path: SERVING_PATHS.fetchTiktoken, mode: "0755", content: asset("serving/fetch-tiktoken.sh") },
+              { path: `/etc/systemd/system/${TIKTOKEN_UNIT}`, mode: "0644", content: renderTiktokenUnit(serving) },
+            ]
+          : []),
+        ...(args.hfToken ? [{ path: SERVING_PATHS.hfTokenEnv, mode: "0600", content: pulumi.secret(pulumi.interpolate`HF_TOKEN=${args.hfToken}\n`) }] : []),
+      ],
+    });
+    const listen = `${server.serveLan ? "0.0.0.0" : args.tunnelAddress}:${args.servingPort}`;
+    this.host.step("llama-swap", {
+      script: "serving/llama-swap.sh",
+      params: {
+        LLAMA_SWAP_VERSION: String(serving.llamaSwap.version),
+        LLAMA_SWAP_SHA256: serving.llamaSwap.sha256 ?? "",
+        INSTALL_DIR: SERVING_PATHS.llamaSwapDir,
+        UNIT: "infernus-llama-swap.service",
+        SERVICE_USER,
+        CONFIG: SERVING_PATHS.llamaSwapConfig,
+      },
+      files: [
+        {
+          path: SERVING_PATHS.llamaSwapConfig,
+          mode: "0640",
+          content: pulumi.secret(args.upstreamKey.apply((apiKey) => renderLlamaSwapConfig({ serving, models: server.models, plan: this.plan, apiKey }))),
+        },
+        { path: SERVING_PATHS.llamaSwapUnit, mode: "0644", content: renderLlamaSwapUnit(listen) },
+      ],
+    });
   }
 
   private nvidia(name: string, server: ServerConfig, gpus: string): pulumi.Output<VerifiedGpu[]> {

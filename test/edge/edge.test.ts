@@ -116,7 +116,7 @@ describe("the gateway", () => {
     for (const snippet of Object.values(result.apiSnippets)) expect(await pulumi.isSecret(snippet)).toBe(true);
     const gatewayStep = resources.find((r) => r.name === "edge-gateway")!;
     expect(gatewayStep.secretInputs).toContain("stdin");
-    const passwords = resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
+    const passwords = resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.startsWith("infernus-gateway-key-"));
     expect(passwords.map((p) => p.name)).toEqual(["infernus-gateway-key-ide", "infernus-gateway-key-obsidian", "infernus-gateway-key-n8n", "infernus-gateway-key-search"]);
   });
 

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyConfig } from "../../components/config/schema";
 import { tool } from "../helpers";
-import { request, startBackend, startGateway, type Gateway } from "./lab";
+import { request, startBackend, startGateway, UPSTREAM_KEY, type Gateway } from "./lab";
 
 const keys = { ide: "sk-infernus-ide0000000000000000000000000000000000", n8n: "sk-infernus-n8n1111111111111111111111111111111111", tight: "sk-infernus-tight22222222222222222222222222222222" };
 const apiKeys: ApiKeyConfig[] = [
@@ -44,14 +44,14 @@ describe("the gateway on real nginx", () => {
     expect(reply.status).toBe(401);
   });
 
-  it("forwards with each key, telling the backend who asks and never the key", async () => {
+  it("forwards with each key, telling the backend who asks, with the gateway's own key instead of the user's", async () => {
     for (const user of ["ide", "n8n"] as const) {
       const key = keys[user];
       const reply = await request(gateway.port, "POST", "/v1/chat/completions", { key, body: chat });
       expect(reply.status).toBe(200);
       const seen = backend.seen.at(-1)!;
       expect(seen).toMatchObject({ path: "/v1/chat/completions", client: user, model: "stand-in" });
-      expect(seen.authorization).toBeUndefined();
+      expect(seen.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
     }
     expect((await request(gateway.port, "GET", "/v1/models", { key: keys.ide })).status).toBe(200);
   });

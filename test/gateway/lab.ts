@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { ApiKeyConfig, GatewayConfig } from "../../components/config/schema";
-import { GATEWAY_PATHS, renderApiKeyMap, renderGatewayConfig } from "../../components/gateway/nginx";
+import { GATEWAY_PATHS, renderApiKeyMap, renderGatewayConfig, renderUpstreamAuth } from "../../components/gateway/nginx";
 import { tool } from "../helpers";
 
 export interface BackendRequest {
@@ -65,6 +65,9 @@ export interface Gateway {
 }
 
 /** Renders the gateway for `upstreams`, then runs `nginx -t` and starts nginx on 127.0.0.1. */
+/** The key the stand-in gateway presents upstream. */
+export const UPSTREAM_KEY = "sk-infernus-upstream-0000000000000000000000000000";
+
 export function startGateway(options: { gateway: GatewayConfig; apiKeys: readonly ApiKeyConfig[]; keys: Record<string, string>; upstreams: string[] }): Gateway {
   const dir = mkdtempSync(path.join(tmpdir(), "infernus-gateway-"));
   const paths = Object.fromEntries(Object.entries(GATEWAY_PATHS).map(([k, v]) => [k, path.join(dir, v)])) as unknown as typeof GATEWAY_PATHS;
@@ -75,6 +78,7 @@ export function startGateway(options: { gateway: GatewayConfig; apiKeys: readonl
   );
   writeFileSync(paths.config, config);
   writeFileSync(paths.keys, renderApiKeyMap(Object.entries(options.keys).map(([name, key]) => ({ name, key }))), { mode: 0o600 });
+  writeFileSync(paths.upstreamAuth, renderUpstreamAuth(UPSTREAM_KEY), { mode: 0o600 });
   const openssl = tool("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", paths.certificateKey, "-out", paths.certificate]);
   if (openssl.status !== 0) throw new Error(`openssl: ${openssl.stderr}`);
   const main = path.join(dir, "nginx.conf");

@@ -13,7 +13,7 @@ async function triggers(config: Record<string, any>): Promise<Record<string, str
 }
 
 describe("the GPU server", () => {
-  it("runs preflight first, then the tunnel, base, hardening, the driver, its check and the power limits", async () => {
+  it("runs preflight first, then the tunnel, base, hardening, the driver, its check, the power limits and serving", async () => {
     const { result } = await runEstate(home);
     expect(result.servers.gpu1.host.steps.map((s) => s.name)).toEqual([
       "preflight",
@@ -25,6 +25,9 @@ describe("the GPU server", () => {
       "nvidia",
       "nvidia-verify",
       "gpu-power",
+      "vllm-runtime",
+      "models",
+      "llama-swap",
     ]);
   });
 
@@ -76,6 +79,7 @@ describe("the GPU server", () => {
   it("has no driver steps on a server without an NVIDIA GPU", async () => {
     const config = clone(home);
     config.servers[0].gpus = [{ model: "radeon-rx-9070-xt" }];
+    config.servers[0].models = [];
     const { result } = await runEstate(config);
     expect(result.servers.gpu1.host.steps.map((s) => s.name)).not.toContain("nvidia");
     expect((await resolve(result.servers.gpu1.gpuInventory)).value).toEqual([]);

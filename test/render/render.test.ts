@@ -29,7 +29,7 @@ describe.each([["home"], ["singapore"]])("npm run render -- %s", (stack) => {
     }
     const clients = ["laptop", "minipc", "phone"].flatMap((c) => [`clients/${c}.conf`, `clients/${c}.png`]);
     const cloud = stack === "singapore" ? ["cloud/infernus-edge-droplet.user-data.yaml"] : [];
-    expect([...files].sort()).toEqual([...fromSteps, ...clients, ...cloud, "plan.json", "topology.md"].sort());
+    expect([...files].sort()).toEqual([...fromSteps, ...clients, ...cloud, "plan.json", "serving.md", "topology.md"].sort());
     expect(files).toContain("hosts/gpu1/etc/wireguard/wg0.conf");
   });
 

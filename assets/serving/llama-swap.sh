@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs llama-swap release $LLAMA_SWAP_VERSION (checked against $LLAMA_SWAP_SHA256, or until
+# that is pinned, against the release's checksums file, printing the value to pin) and (re)starts
+# it with the rendered config.
+#   usage: sudo LLAMA_SWAP_VERSION=250 [LLAMA_SWAP_SHA256=…] INSTALL_DIR=/opt/infernus/llama-swap \
+#            UNIT=infernus-llama-swap.service SERVICE_USER=infernus-llm CONFIG=/etc/infernus/llama-swap/config.yaml ./llama-swap.sh
+set -Eeuo pipefail
+# shellcheck source=assets/lib.sh
+[[ -v INFERNUS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+: "${LLAMA_SWAP_VERSION:?} ${INSTALL_DIR:?} ${UNIT:?} ${SERVICE_USER:?} ${CONFIG:?}"
+LLAMA_SWAP_SHA256=${LLAMA_SWAP_SHA256:-}
+need_root
+
+apt_install curl ca-certificates
+chown "root:$SERVICE_USER" "$INFERNUS_ROOT$CONFIG"
+chmod 0640 "$INFERNUS_ROOT$CONFIG"
+
+dir=$INFERNUS_ROOT$INSTALL_DIR
+stamp=$dir/.release
+if [[ $(cat "$stamp" 2>/dev/null) != "$LLAMA_SWAP_VERSION" ]]; then
+  asset=llama-swap_${LLAMA_SWAP_VERSION}_linux_amd64.tar.gz
+  base=https://github.com/mostlygeek/llama-swap/releases/download/v$LLAMA_SWAP_VERSION
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  curl --fail --silent --show-error --location --retry 3 -o "$work/$asset" "$base/$asset"
+  actual=$(sha256sum "$work/$asset" | cut -d' ' -f1)
+  if [[ -n $LLAMA_SWAP_SHA256 ]]; then
+    [[ $actual == "$LLAMA_SWAP_SHA256" ]] ||
+      refuse "$asset has sha256 $actual, the stack file pins $LLAMA_SWAP_SHA256: not installed (a changed release, or a tampered download)"
+  else
+    curl --fail --silent --show-error --location --retry 3 -o "$work/checksums.txt" "$base/llama-swap_${LLAMA_SWAP_VERSION}_checksums.txt"
+    grep -q "^$actual  $asset\$" "$work/checksums.txt" || refuse "$asset does not match the release's checksums file: not installed"
+    log "llama-swap $LLAMA_SWAP_VERSION matches its release checksums; pin it: serving.llamaSwap.sha256: $actual"
+  fi
+  mkdir -p "$dir"
+  tar -xzf "$work/$asset" -C "$work"
+  install -m 0755 "$(find "$work" -type f -name llama-swap | head -1)" "$dir/llama-swap"
+  echo "$LLAMA_SWAP_VERSION" >"$stamp"
+fi
+
+systemctl daemon-reload
+systemctl enable --quiet "$UNIT"
+systemctl restart "$UNIT"
+log "llama-swap $LLAMA_SWAP_VERSION serving the models in $CONFIG"

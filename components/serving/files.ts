@@ -1,0 +1,232 @@
+/**
+ * Serving files on a GPU server: the vLLM command line of each model, llama-swap's config.yaml
+ * (one entry per model, the planner's sets as its matrix), its hardened unit, and one resumable
+ * download unit per model. Pure: the same plan gives the same bytes.
+ */
+import { dump } from "js-yaml";
+import type { ModelConfig, ServingConfig } from "../config/schema";
+import { MODEL_CATALOGUE } from "./catalogue";
+import type { PlannedModel, ServingPlan } from "./planner";
+
+const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
+
+export const SERVING_PATHS = {
+  venv: "/opt/infernus/vllm",
+  llamaSwapDir: "/opt/infernus/llama-swap",
+  llamaSwapConfig: "/etc/infernus/llama-swap/config.yaml",
+  llamaSwapUnit: "/etc/systemd/system/infernus-llama-swap.service",
+  hfTokenEnv: "/etc/infernus/hf-token.env",
+  modelsList: "/etc/infernus/models.list",
+  stateDir: "/var/lib/infernus-llm",
+  fetchTiktoken: "/usr/local/sbin/infernus-fetch-tiktoken",
+  statusCommand: "/usr/local/bin/infernus-models",
+} as const;
+
+export const SERVICE_USER = "infernus-llm";
+
+export const fetchUnitName = (model: string) => `infernus-fetch-${model}.service`;
+export const fetchUnitPath = (model: string) => `/etc/systemd/system/${fetchUnitName(model)}`;
+export const TIKTOKEN_UNIT = "infernus-fetch-tiktoken.service";
+
+/** The vLLM arguments each typed option becomes; nothing else reaches the command line but the catalogue's flags and extraArgs. */
+export const VLLM_OPTION_FLAGS = {
+  maxModelLen: "--max-model-len",
+  maxNumSeqs: "--max-num-seqs",
+  kvCacheDtype: "--kv-cache-dtype",
+  enablePrefixCaching: "--enable-prefix-caching",
+  speculativeConfig: "--speculative-config",
+  gpuMemoryUtilization: "--gpu-memory-utilization",
+} as const;
+/** Flags every process gets, set by infernus itself. */
+export const VLLM_FIXED_FLAGS = ["--served-model-name", "--host", "--port"] as const;
+
+export function modelDir(serving: ServingConfig, model: string): string {
+  return `${serving.modelsDir}/${model}`;
+}
+
+/** The vLLM command for one model, as llama-swap runs it (${PORT} is llama-swap's). */
+export function vllmCommand(serving: ServingConfig, model: ModelConfig, planned: PlannedModel): string[] {
+  const spec = MODEL_CATALOGUE[model.name];
+  return [
+    `${SERVING_PATHS.venv}/bin/vllm`,
+    "serve",
+    modelDir(serving, model.name),
+    "--served-model-name",
+    model.name,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "${PORT}",
+    VLLM_OPTION_FLAGS.gpuMemoryUtilization,
+    planned.gpuMemoryUtilization.toFixed(2),
+    VLLM_OPTION_FLAGS.maxModelLen,
+    String(planned.maxModelLen),
+    ...(model.maxNumSeqs !== undefined ? [VLLM_OPTION_FLAGS.maxNumSeqs, String(model.maxNumSeqs)] : []),
+    ...(model.kvCacheDtype === "fp8" ? [VLLM_OPTION_FLAGS.kvCacheDtype, "fp8"] : []),
+    ...(model.enablePrefixCaching ? [VLLM_OPTION_FLAGS.enablePrefixCaching] : []),
+    ...(model.speculativeConfig ? [VLLM_OPTION_FLAGS.speculativeConfig, `'${JSON.stringify(sortKeys(model.speculativeConfig))}'`] : []),
+    ...spec.vllmArgs,
+    ...model.extraArgs,
+  ];
+}
+
+function sortKeys<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b))) as T;
+}
+
+function modelEnv(serving: ServingConfig, model: ModelConfig, planned: PlannedModel): string[] {
+  const spec = MODEL_CATALOGUE[model.name];
+  const env: Record<string, string> = {
+    CUDA_VISIBLE_DEVICES: String(planned.gpu),
+    // Weights are on disk already; at run time nothing may be fetched.
+    HF_HUB_OFFLINE: "1",
+    TRANSFORMERS_OFFLINE: "1",
+    VLLM_NO_USAGE_STATS: "1",
+    DO_NOT_TRACK: "1",
+    ...(spec.needsTiktoken ? { TIKTOKEN_ENCODINGS_BASE: `${serving.modelsDir}/tiktoken` } : {}),
+    ...model.env,
+  };
+  return Object.entries(env)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => `${key}=${value}`);
+}
+
+export interface LlamaSwapView {
+  readonly serving: ServingConfig;
+  readonly models: readonly ModelConfig[];
+  readonly plan: ServingPlan;
+  /** The key the gateway presents; llama-swap refuses requests without it. */
+  readonly apiKey: string;
+}
+
+/** llama-swap's config.yaml. */
+export function renderLlamaSwapConfig(view: LlamaSwapView): string {
+  const vars = Object.fromEntries(view.models.map((m, i) => [`m${i + 1}`, m.name]));
+  const varOf = (name: string) => Object.entries(vars).find(([, model]) => model === name)![0];
+  const config = {
+    // Loading 60 GB from disk and capturing CUDA graphs takes minutes, not seconds.
+    healthCheckTimeout: 900,
+    logLevel: "info",
+    globalTTL: view.serving.ttlSeconds,
+    apiKeys: [view.apiKey],
+    models: Object.fromEntries(
+      view.models.map((model) => {
+        const planned = view.plan.models.find((p) => p.name === model.name)!;
+        const spec = MODEL_CATALOGUE[model.name];
+        return [
+          model.name,
+          {
+            name: model.name,
+            description: `${spec.repo} on GPU ${planned.gpu}, ${planned.maxModelLen} tokens`,
+            cmd: vllmCommand(view.serving, model, planned).join(" "),
+            env: modelEnv(view.serving, model, planned),
+            // vLLM listens on 127.0.0.1 only; "localhost" may resolve to ::1 first.
+            proxy: "http://127.0.0.1:${PORT}",
+            checkEndpoint: "/health",
+            ttl: model.ttlSeconds ?? -1,
+          },
+        ];
+      }),
+    ),
+    matrix: {
+      vars,
+      sets: Object.fromEntries(view.plan.sets.map((set, i) => [`set${i + 1}`, set.map(varOf).join(" & ")])),
+    },
+  };
+  return `${HEADER}\n${dump(config, { lineWidth: -1, sortKeys: false, noRefs: true })}`;
+}
+
+export function renderLlamaSwapUnit(listen: string): string {
+  return [
+    HEADER,
+    "[Unit]",
+    "Description=infernus: llama-swap, the OpenAI API in front of one vLLM process per model",
+    "After=network-online.target wg-quick@wg0.service nvidia-persistenced.service",
+    "Wants=network-online.target",
+    "",
+    "[Service]",
+    `User=${SERVICE_USER}`,
+    `Group=${SERVICE_USER}`,
+    `ExecStart=${SERVING_PATHS.llamaSwapDir}/llama-swap --config ${SERVING_PATHS.llamaSwapConfig} --listen ${listen}`,
+    "Restart=always",
+    "RestartSec=5",
+    // vLLM processes are its children: stop them with it, give them time to free the GPU.
+    "KillMode=mixed",
+    "TimeoutStopSec=60",
+    `Environment=HOME=${SERVING_PATHS.stateDir} XDG_CACHE_HOME=${SERVING_PATHS.stateDir}/cache`,
+    "StateDirectory=infernus-llm",
+    "LimitNOFILE=65536",
+    "NoNewPrivileges=yes",
+    "ProtectSystem=strict",
+    "ProtectHome=yes",
+    "PrivateTmp=yes",
+    "ProtectKernelTunables=yes",
+    "ProtectKernelModules=yes",
+    "ProtectControlGroups=yes",
+    "RestrictSUIDSGID=yes",
+    "LockPersonality=yes",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/** A resumable download of one model's weights; `hf download` skips what is already complete. */
+export function renderFetchUnit(serving: ServingConfig, model: string): string {
+  const spec = MODEL_CATALOGUE[model];
+  const dir = modelDir(serving, model);
+  return [
+    HEADER,
+    "[Unit]",
+    `Description=infernus: download ${spec.repo} into ${dir}`,
+    "After=network-online.target",
+    "Wants=network-online.target",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `User=${SERVICE_USER}`,
+    `Group=${SERVICE_USER}`,
+    `EnvironmentFile=-${SERVING_PATHS.hfTokenEnv}`,
+    `Environment=HF_HOME=${SERVING_PATHS.stateDir}/hf`,
+    `ExecStart=${SERVING_PATHS.venv}/bin/hf download ${spec.repo} --local-dir ${dir}`,
+    `ExecStartPost=/usr/bin/touch ${dir}/.infernus-complete`,
+    // A dropped link (hours at 30 Mbit/s) resumes a minute later where it stopped.
+    "Restart=on-failure",
+    "RestartSec=60",
+    "TimeoutStartSec=infinity",
+    "Nice=10",
+    "IOSchedulingClass=idle",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+export function renderTiktokenUnit(serving: ServingConfig): string {
+  return [
+    HEADER,
+    "[Unit]",
+    `Description=infernus: tiktoken encodings for gpt-oss into ${serving.modelsDir}/tiktoken`,
+    "After=network-online.target",
+    "Wants=network-online.target",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    `User=${SERVICE_USER}`,
+    `Group=${SERVICE_USER}`,
+    `ExecStart=${SERVING_PATHS.fetchTiktoken} ${serving.modelsDir}/tiktoken`,
+    "Restart=on-failure",
+    "RestartSec=60",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/** What `infernus-models` reports on: name, repository, expected bytes. */
+export function renderModelsList(serving: ServingConfig, models: readonly ModelConfig[]): string {
+  return models.map((m) => `${m.name} ${MODEL_CATALOGUE[m.name].repo} ${Math.round(MODEL_CATALOGUE[m.name].weightBytes)} ${modelDir(serving, m.name)}`).join("\n") + "\n";
+}
