@@ -62,6 +62,16 @@ const invalid: Case[] = [
   ["a disk listed twice", home, (c) => c.servers[0].disks.push(c.servers[0].disks[0]), "servers[0].disks[3]", /already listed as servers\[0\].disks\[0\]/],
   ["a GPU model neither in the catalogue nor described", home, (c) => (c.servers[0].gpus[0].model = "rtx-9090"), "servers[0].gpus[0].model", /not in the catalogue .*rtx-pro-6000-blackwell-workstation.*; describe the card with specs/],
   ["a time zone that is no zone name", home, (c) => (c.servers[0].timezone = "GMT+7 Bangkok"), "servers[0].timezone", /IANA time zone/],
+  ["--enable-flash-attention from the notes", home, (c) => (c.servers[0].models[1].enableFlashAttention = true), "servers[0].models[1].enableFlashAttention", /does not exist\): it picks its attention backend itself/],
+  ["--speculative-decoding from the notes", home, (c) => (c.servers[0].models[1].speculativeDecoding = true), "servers[0].models[1].speculativeDecoding", /use speculativeConfig: \{ method, num_speculative_tokens \}/],
+  ["--max-concurrent-requests from the notes", home, (c) => (c.servers[0].models[1].maxConcurrentRequests = 64), "servers[0].models[1].maxConcurrentRequests", /use maxNumSeqs/],
+  ["VLLM_ENABLE_FP8 from the notes", home, (c) => (c.servers[0].models[1].env = { VLLM_ENABLE_FP8: "true" }), "servers[0].models[1].env.VLLM_ENABLE_FP8", /vLLM does not read VLLM_ENABLE_FP8; use kvCacheDtype: fp8/],
+  ["a model not in the catalogue", home, (c) => c.servers[0].models.push("llama-3.1-70b"), "servers[0].models[3].name", /not in the model catalogue \(gpt-oss-120b, /],
+  ["a model served twice", home, (c) => c.servers[0].models.push("gpt-oss-120b"), "servers[0].models[3].name", /already served as servers\[0\].models\[0\].name/],
+  ["a context longer than the model's", home, (c) => (c.servers[0].models[1].maxModelLen = 1048576), "servers[0].models[1].maxModelLen", /supports at most 262144 tokens/],
+  ["Qwen3-235B in BF16 on one 96 GB card", home, (c) => c.servers[0].models.push("qwen3-235b"), "servers[0].models[3]", /437\.7 GiB of weights.*its weights alone do not fit/],
+  ["models on a server without an NVIDIA GPU", home, (c) => (c.servers[0].gpus = [{ model: "radeon-rx-9070-xt" }]), "servers[0].models[0]", /declares no NVIDIA GPU/],
+  ["an unpinned vLLM version", home, (c) => (c.serving = { vllmVersion: "latest" }), "serving.vllmVersion", /a release like 0\.21\.0/],
 ];
 
 describe("the stack config", () => {

@@ -1,5 +1,6 @@
 /** The GPU server under Pulumi's mocks: step order, what re-runs when, and the verified inventory. */
-import { describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it, vi } from "vitest";
 import { parseInventory } from "../../components/gpu/gpuServer";
 import { resolve } from "../../render/runtime";
 import { clone, runEstate, stackObject } from "../helpers";
@@ -88,5 +89,16 @@ describe("the GPU server", () => {
   it("reads no inventory before a run", () => {
     expect(parseInventory(undefined)).toEqual([]);
     expect(parseInventory("infernus[x]: nothing\n")).toEqual([]);
+  });
+});
+
+describe("the escape hatch", () => {
+  it("passes raw vLLM arguments on, with a warning on every run", async () => {
+    const warn = vi.spyOn(pulumi.log, "warn");
+    const config = clone(home);
+    config.servers[0].models[2] = { name: "qwen3-embedding-8b", extraArgs: ["--enforce-eager"] };
+    await runEstate(config);
+    expect(warn.mock.calls.map((c) => c[0])).toContain("gpu1: qwen3-embedding-8b passes unchecked vLLM arguments: --enforce-eager");
+    warn.mockRestore();
   });
 });

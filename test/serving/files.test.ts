@@ -1,0 +1,96 @@
+/** The rendered serving files, checked by the llama-swap schema (ajv) and systemd-analyze. */
+import Ajv from "ajv";
+import draft7 from "ajv/dist/refs/json-schema-draft-07.json";
+import { load } from "js-yaml";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MODEL_CATALOGUE } from "../../components/serving/catalogue";
+import { VLLM_FIXED_FLAGS, VLLM_OPTION_FLAGS } from "../../components/serving/files";
+import { renderStack } from "../../render/render";
+import { clone, pulumiConfig, stackObject, tool } from "../helpers";
+
+const SCHEMA = path.join(__dirname, "..", "..", "..", "shared", "reference", "llama-swap", "config-schema.json");
+
+describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
+  let files: ReadonlyMap<string, string | Buffer>;
+  const file = (p: string) => String(files.get(`hosts/gpu1${p}`));
+  beforeAll(async () => {
+    files = (await renderStack(stack)).files;
+  });
+
+  it("has a llama-swap config that its JSON schema (ajv) accepts", () => {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    // The schema names draft-07 by its https address; ajv knows it by the http one.
+    ajv.addMetaSchema({ ...draft7, $id: "https://json-schema.org/draft-07/schema#" });
+    ajv.addFormat("uri", true);
+    const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA, "utf8")));
+    const config = load(file("/etc/infernus/llama-swap/config.yaml")) as Record<string, unknown>;
+    expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
+    // The schema is live: it refuses what llama-swap refuses.
+    expect(validate({ ...config, groups: {} })).toBe(false);
+    expect(validate({ ...config, matrix: { vars: { "too-long-name": "x" }, sets: { a: "x" } } })).toBe(false);
+  });
+
+  it("starts each model with only the typed options' flags, the catalogue's and infernus' own", () => {
+    const config = load(file("/etc/infernus/llama-swap/config.yaml")) as { models: Record<string, { cmd: string }> };
+    for (const [name, entry] of Object.entries(config.models)) {
+      const flags = entry.cmd.split(" ").filter((word) => word.startsWith("--"));
+      const allowed = new Set<string>([...Object.values(VLLM_OPTION_FLAGS), ...VLLM_FIXED_FLAGS, ...MODEL_CATALOGUE[name].vllmArgs.filter((a) => a.startsWith("--"))]);
+      for (const flag of flags) expect(allowed, `${name}: ${flag}`).toContain(flag);
+      expect(entry.cmd).toMatch(/^\/opt\/infernus\/vllm\/bin\/vllm serve \/srv\/models\/[a-z0-9-]+ --served-model-name [a-z0-9-]+ --host 127\.0\.0\.1 --port \$\{PORT\} /);
+    }
+  });
+
+  it("has unit files that systemd-analyze verify (real tool) accepts", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "infernus-serving-units-"));
+    const units = [...files.keys()].filter((f) => f.startsWith("hosts/gpu1/etc/systemd/system/") && f.endsWith(".service"));
+    expect(units.map((u) => path.basename(u)).sort()).toEqual([
+      "infernus-fetch-gpt-oss-120b.service",
+      "infernus-fetch-qwen3-coder-30b.service",
+      "infernus-fetch-qwen3-embedding-8b.service",
+      "infernus-fetch-tiktoken.service",
+      "infernus-gpu-power.service",
+      "infernus-llama-swap.service",
+    ]);
+    // The binaries are not installed here: each unit points at a stand-in, and runs as root (no service user here).
+    const standIn = path.join(dir, "stand-in");
+    writeFileSync(standIn, "#!/bin/sh\nexit 0\n");
+    chmodSync(standIn, 0o755);
+    const paths: string[] = [];
+    for (const unit of units) {
+      const text = String(files.get(unit))
+        .replace(/^(Exec\w+)=\S+/gm, `$1=${standIn}`)
+        .replace(/^(User|Group)=.*$/gm, "$1=root");
+      const target = path.join(dir, path.basename(unit));
+      writeFileSync(target, text);
+      paths.push(target);
+    }
+    const check = tool("systemd-analyze", ["verify", ...paths]);
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
+  });
+});
+
+describe("serving convergence", () => {
+  async function triggers(config: Record<string, any>) {
+    const { files } = await renderStack("test", pulumiConfig(config));
+    const plan = JSON.parse(String(files.get("plan.json"))) as { steps: { host: string; step: string; trigger: string }[] };
+    return Object.fromEntries(plan.steps.filter((s) => s.host === "gpu1").map((s) => [s.step, s.trigger]));
+  }
+
+  it("re-runs only the model and llama-swap steps when a model is added or one option changes", async () => {
+    const home = stackObject("home");
+    const before = await triggers(home);
+    const added = clone(home);
+    added.servers[0].models.push("qwen3-coder-30b-fp8");
+    const option = clone(home);
+    option.servers[0].models[1].maxModelLen = 65536;
+    for (const config of [added, option]) {
+      const after = await triggers(config);
+      const changed = Object.keys(before).filter((step) => before[step] !== after[step]);
+      expect(changed.filter((s) => s !== "models")).toEqual(["llama-swap"]);
+    }
+  });
+});
