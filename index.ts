@@ -18,3 +18,7 @@ export const apiKeys = estate.gateway.apiKeys;
 export const apiSnippets = estate.apiSnippets;
 /** Per server, the GPUs as nvidia-smi showed them after the last driver check. */
 export const gpuInventory = Object.fromEntries(Object.entries(estate.servers).map(([name, server]) => [name, server.gpuInventory]));
+/** Per server, the models it serves and the sets of them that can be resident at once. */
+export const serving = Object.fromEntries(
+  Object.entries(estate.servers).map(([name, server]) => [name, { models: server.plan.models.map((m) => m.name), residentSets: server.plan.sets }]),
+);

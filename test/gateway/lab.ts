@@ -68,7 +68,7 @@ export interface Gateway {
 /** The key the stand-in gateway presents upstream. */
 export const UPSTREAM_KEY = "sk-infernus-upstream-0000000000000000000000000000";
 
-export function startGateway(options: { gateway: GatewayConfig; apiKeys: readonly ApiKeyConfig[]; keys: Record<string, string>; upstreams: string[] }): Gateway {
+export function startGateway(options: { gateway: GatewayConfig; apiKeys: readonly ApiKeyConfig[]; keys: Record<string, string>; upstreams: string[]; upstreamKey?: string }): Gateway {
   const dir = mkdtempSync(path.join(tmpdir(), "infernus-gateway-"));
   const paths = Object.fromEntries(Object.entries(GATEWAY_PATHS).map(([k, v]) => [k, path.join(dir, v)])) as unknown as typeof GATEWAY_PATHS;
   for (const file of Object.values(paths)) mkdirSync(path.dirname(file), { recursive: true });
@@ -78,7 +78,7 @@ export function startGateway(options: { gateway: GatewayConfig; apiKeys: readonl
   );
   writeFileSync(paths.config, config);
   writeFileSync(paths.keys, renderApiKeyMap(Object.entries(options.keys).map(([name, key]) => ({ name, key }))), { mode: 0o600 });
-  writeFileSync(paths.upstreamAuth, renderUpstreamAuth(UPSTREAM_KEY), { mode: 0o600 });
+  writeFileSync(paths.upstreamAuth, renderUpstreamAuth(options.upstreamKey ?? UPSTREAM_KEY), { mode: 0o600 });
   const openssl = tool("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", paths.certificateKey, "-out", paths.certificate]);
   if (openssl.status !== 0) throw new Error(`openssl: ${openssl.stderr}`);
   const main = path.join(dir, "nginx.conf");
