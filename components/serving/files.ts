@@ -172,14 +172,12 @@ export function renderLlamaSwapUnit(listen: string): string {
   ].join("\n");
 }
 
-/** A resumable download of one model's weights; `hf download` skips what is already complete. */
-export function renderFetchUnit(serving: ServingConfig, model: string): string {
-  const spec = MODEL_CATALOGUE[model];
-  const dir = modelDir(serving, model);
+/** A oneshot download run as the service user that, after a dropped link, resumes a minute later. */
+function renderDownloadUnit(description: string, service: readonly string[]): string {
   return [
     HEADER,
     "[Unit]",
-    `Description=infernus: download ${spec.repo} into ${dir}`,
+    `Description=infernus: ${description}`,
     "After=network-online.target",
     "Wants=network-online.target",
     "",
@@ -187,13 +185,10 @@ export function renderFetchUnit(serving: ServingConfig, model: string): string {
     "Type=oneshot",
     `User=${SERVICE_USER}`,
     `Group=${SERVICE_USER}`,
-    `EnvironmentFile=-${SERVING_PATHS.hfTokenEnv}`,
-    `Environment=HF_HOME=${SERVING_PATHS.stateDir}/hf`,
-    `ExecStart=${SERVING_PATHS.venv}/bin/hf download ${spec.repo} --local-dir ${dir}`,
-    `ExecStartPost=/usr/bin/touch ${dir}/.infernus-complete`,
-    // A dropped link (hours at 30 Mbit/s) resumes a minute later where it stopped.
+    ...service,
     "Restart=on-failure",
     "RestartSec=60",
+    // Hours at 30 Mbit/s: never time out, and stay out of the way of serving.
     "TimeoutStartSec=infinity",
     "Nice=10",
     "IOSchedulingClass=idle",
@@ -204,26 +199,20 @@ export function renderFetchUnit(serving: ServingConfig, model: string): string {
   ].join("\n");
 }
 
+/** One model's weights; `hf download` skips what is already complete. */
+export function renderFetchUnit(serving: ServingConfig, model: string): string {
+  const spec = MODEL_CATALOGUE[model];
+  const dir = modelDir(serving, model);
+  return renderDownloadUnit(`download ${spec.repo} into ${dir}`, [
+    `EnvironmentFile=-${SERVING_PATHS.hfTokenEnv}`,
+    `Environment=HF_HOME=${SERVING_PATHS.stateDir}/hf`,
+    `ExecStart=${SERVING_PATHS.venv}/bin/hf download ${spec.repo} --local-dir ${dir}`,
+    `ExecStartPost=/usr/bin/touch ${dir}/.infernus-complete`,
+  ]);
+}
+
 export function renderTiktokenUnit(serving: ServingConfig): string {
-  return [
-    HEADER,
-    "[Unit]",
-    `Description=infernus: tiktoken encodings for gpt-oss into ${serving.modelsDir}/tiktoken`,
-    "After=network-online.target",
-    "Wants=network-online.target",
-    "",
-    "[Service]",
-    "Type=oneshot",
-    `User=${SERVICE_USER}`,
-    `Group=${SERVICE_USER}`,
-    `ExecStart=${SERVING_PATHS.fetchTiktoken} ${serving.modelsDir}/tiktoken`,
-    "Restart=on-failure",
-    "RestartSec=60",
-    "",
-    "[Install]",
-    "WantedBy=multi-user.target",
-    "",
-  ].join("\n");
+  return renderDownloadUnit(`tiktoken encodings for gpt-oss into ${serving.modelsDir}/tiktoken`, [`ExecStart=${SERVING_PATHS.fetchTiktoken} ${serving.modelsDir}/tiktoken`]);
 }
 
 /** What `infernus-models` reports on: name, repository, expected bytes. */
