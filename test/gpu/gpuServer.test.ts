@@ -102,3 +102,17 @@ describe("the escape hatch", () => {
     warn.mockRestore();
   });
 });
+
+describe("the Hugging Face token", () => {
+  it("reaches the server only inside the secret stdin of the models step, as a 0600 file", async () => {
+    const { result, resources } = await runEstate({ ...home, hfToken: "hf_standin_token_for_tests" });
+    const step = result.servers.gpu1.host.steps.find((s) => s.name === "models")!;
+    expect(await pulumi.isSecret(step.stdin)).toBe(true);
+    expect(resources.find((r) => r.name === "gpu1-models")!.secretInputs).toContain("stdin");
+    const file = (await resolve(step.files)).value.find((f) => f.path === "/etc/infernus/hf-token.env")!;
+    expect(file).toMatchObject({ mode: "0600", content: "HF_TOKEN=hf_standin_token_for_tests\n" });
+    for (const other of result.servers.gpu1.host.steps.filter((s) => s.name !== "models")) {
+      expect((await resolve(other.stdin)).value).not.toContain("hf_standin_token_for_tests");
+    }
+  });
+});
