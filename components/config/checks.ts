@@ -134,8 +134,33 @@ function serverChecks(server: EstateConfig["servers"][number], path: string): Pr
     });
   }
   problems.push(...duplicates(server.disks.map((disk, d) => ({ value: disk, path: `${path}.disks[${d}]` })), (first) => `already listed as ${first}; list each disk once`));
+  problems.push(...poolChecks(server, path));
   const models = duplicates(server.models.map((m, j) => ({ value: m.name, path: `${path}.models[${j}].name` })), (first) => `already served as ${first}; list each model once`);
   // The plan needs known GPUs and distinct models to say anything useful.
   if (problems.length === 0 && models.length === 0) problems.push(...servingPlan(server, path).problems);
   return [...problems, ...models];
+}
+
+function poolChecks(server: EstateConfig["servers"][number], path: string): Problem[] {
+  const problems: Problem[] = [];
+  const owner = new Map<string, { at: string; pool: number }>();
+  server.pools.forEach((pool, p) =>
+    pool.vdevs.forEach((vdev, v) =>
+      vdev.forEach((device, d) => {
+        const at = `${path}.pools[${p}].vdevs[${v}][${d}]`;
+        const first = owner.get(device.path);
+        if (!first) owner.set(device.path, { at, pool: p });
+        else if (device.wipe && first.pool !== p) problems.push({ path: `${at}.wipe`, value: true, message: `${device.path} is also in ${first.at}: wiping it would destroy that pool` });
+        else problems.push({ path: at, value: device.path, message: `also in ${first.at}; a disk belongs to one vdev` });
+      }),
+    ),
+  );
+  problems.push(...duplicates(server.pools.map((pool, p) => ({ value: pool.name, path: `${path}.pools[${p}].name` })), (first) => `already the name of ${first}`));
+  const primaries = server.pools.filter((pool) => pool.role === "primary");
+  if (primaries.length > 1) problems.push({ path: `${path}.pools`, value: primaries.map((pool) => pool.name), message: "one pool is primary (models, RAG, state, home); mark the others role: backup" });
+  if (primaries.length === 0 && server.pools.length > 0) problems.push({ path: `${path}.pools`, value: server.pools.map((pool) => pool.name), message: "a backup pool needs a primary pool to back up; mark one role: primary" });
+  if (server.ups && server.ups.offDelaySeconds >= server.ups.onDelaySeconds) {
+    problems.push({ path: `${path}.ups.offDelaySeconds`, value: server.ups.offDelaySeconds, message: `must be less than onDelaySeconds (${server.ups.onDelaySeconds}), or the UPS may not restore power to the outlets` });
+  }
+  return problems;
 }

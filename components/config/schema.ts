@@ -240,6 +240,39 @@ export const modelSchema = strictObject(
   INVENTED_VLLM_OPTIONS,
 );
 
+const deviceSchema = z.preprocess(
+  (entry) => (typeof entry === "string" ? { path: entry } : entry),
+  strictObject({
+    path: byIdPath,
+    /** Erase whatever this disk holds when the pool is created: the only way past a signature. */
+    wipe: z.boolean().default(false),
+  }),
+);
+
+export const poolSchema = strictObject({
+  name: z.string({ error: "a pool name, e.g. tank" }).regex(/^[a-z][a-z0-9_-]{0,30}$/, "a pool name: lowercase letters, digits, - and _"),
+  /** Each inner list is one vdev; a vdev of several disks uses the pool's layout. */
+  vdevs: z
+    .array(z.array(deviceSchema).min(1, "a vdev needs at least one disk"), { error: "a list of vdevs, each a list of disks" })
+    .min(1, "a pool needs at least one vdev of disks"),
+  layout: z.enum(["mirror", "raidz1", "raidz2"]).default("mirror"),
+  /** primary: models, RAG, state and home live here; backup: snapshots are replicated here. */
+  role: z.enum(["primary", "backup"]).default("primary"),
+});
+
+export const upsSchema = strictObject({
+  /** NUT's name for the UPS. */
+  name: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/).default("apc"),
+  /** usbhid-ups for an APC over USB; apc_modbus reports more from a Smart-UPS SMT. */
+  driver: z.enum(["usbhid-ups", "apc_modbus"]).default("usbhid-ups"),
+  port: z.string().default("auto"),
+  vendorId: z.string().regex(/^[0-9a-f]{4}$/).default("051d"),
+  /** Seconds the UPS waits before cutting its outlets after shutdown; less than onDelaySeconds. */
+  offDelaySeconds: z.number().int().min(0).default(20),
+  /** Seconds of mains the UPS waits for before restoring its outlets. */
+  onDelaySeconds: z.number().int().min(0).default(30),
+});
+
 export const DRIVER_FLAVOURS = ["open", "server-open", "proprietary", "server"] as const;
 
 export const serverSchema = strictObject({
@@ -268,6 +301,12 @@ export const serverSchema = strictObject({
   serveLan: z.boolean().default(false),
   /** Free space the root filesystem must have, for packages and the driver. */
   minFreeDiskGiB: z.number().int().min(1).default(20),
+  /** ZFS pools: imported when they exist, created only on blank disks. */
+  pools: z.array(poolSchema).default([]),
+  /** ZFS ARC ceiling; a quarter of memoryGiB by default, so model loading keeps its RAM. */
+  arcMaxGiB: z.number().int().min(1).optional(),
+  /** The UPS this server runs on, over USB. */
+  ups: upsSchema.optional(),
   /** The models this server serves: names from the catalogue, or entries with vLLM options. */
   models: z.array(z.preprocess((entry) => (typeof entry === "string" ? { name: entry } : entry), modelSchema)).default([]),
 });
@@ -328,4 +367,6 @@ export type ApiKeyConfig = EstateConfig["apiKeys"][number];
 export type GatewayConfig = EstateConfig["gateway"];
 export type ServingConfig = EstateConfig["serving"];
 export type ModelConfig = ServerConfig["models"][number];
+export type PoolConfig = ServerConfig["pools"][number];
+export type UpsConfig = NonNullable<ServerConfig["ups"]>;
 export type SshConfig = z.infer<typeof edgeSsh> & { viaEdge?: boolean };

@@ -24,6 +24,9 @@ import {
 } from "../serving/files";
 import { MODEL_CATALOGUE } from "../serving/catalogue";
 import { asset } from "../host/stdin";
+import * as random from "@pulumi/random";
+import { POWER_PATHS, renderDrainConf, renderNutConf, renderUpsConf, renderUpsdConf, renderUpsdUsers, renderUpsmonConf } from "../power/files";
+import { arcMaxBytes, datasetsOf, renderDatasetSpec, renderPoolSpec, renderSanoidConf, renderSyncoidUnits, renderZfsModprobe, STORAGE_PATHS } from "../storage/files";
 import { gpuSpecOf } from "./catalogue";
 import { GPU_PATHS, HELD_PACKAGES, nvidiaGpus, renderGpuExpectations, renderJournald, renderNouveauBlacklist, renderPowerUnit, renderSysctl } from "./files";
 
@@ -85,7 +88,7 @@ export class GpuServer extends pulumi.ComponentResource {
       params: {
         GPUS: gpus,
         AMD_GPUS: String(server.gpus.filter((g) => gpuSpecOf(g).vendor === "amd").length),
-        DISKS: server.disks.join(" "),
+        DISKS: [...new Set([...server.disks, ...server.pools.flatMap((p) => p.vdevs.flat().map((d) => d.path))])].join(" "),
         MEMORY_GIB: server.memoryGiB === undefined ? "" : String(server.memoryGiB),
         NUMA_NODES: String(server.numaNodes),
         MIN_FREE_GIB: String(server.minFreeDiskGiB),
@@ -113,10 +116,48 @@ export class GpuServer extends pulumi.ComponentResource {
       },
     });
 
+    if (server.pools.length > 0) this.storage(server, args.serving);
     this.gpuInventory = nvidiaGpus(server).length > 0 ? this.nvidia(name, server, gpus) : pulumi.output([]);
     this.plan = servingPlan(server, args.configPath);
     if (server.models.length > 0) this.serve(args);
+    if (server.ups) this.power(name, server, server.ups, args.serving);
     this.registerOutputs({ gpuInventory: this.gpuInventory, models: server.models.map((m) => m.name), residentSets: this.plan.sets });
+  }
+
+  private storage(server: ServerConfig, serving: ServingConfig): void {
+    const syncoid = renderSyncoidUnits(server, serving.modelsDir);
+    this.host.step("zfs", {
+      script: "storage/zfs.sh",
+      params: { POOLS: renderPoolSpec(server.pools), DATASETS: renderDatasetSpec(server, serving.modelsDir), ARC_MAX_BYTES: String(arcMaxBytes(server)) },
+      files: [
+        { path: STORAGE_PATHS.zfsModprobe, mode: "0644", content: renderZfsModprobe(arcMaxBytes(server)) },
+        { path: STORAGE_PATHS.sanoid, mode: "0644", content: renderSanoidConf(server, serving.modelsDir) },
+        ...(syncoid
+          ? [
+              { path: STORAGE_PATHS.syncoidService, mode: "0644", content: syncoid.service },
+              { path: STORAGE_PATHS.syncoidTimer, mode: "0644", content: syncoid.timer },
+            ]
+          : []),
+      ],
+    });
+  }
+
+  private power(name: string, server: ServerConfig, ups: NonNullable<ServerConfig["ups"]>, serving: ServingConfig): void {
+    const password = pulumi.secret(new random.RandomPassword(`${name}-ups-password`, { length: 32, special: false }, { parent: this }).result);
+    const irreplaceable = datasetsOf(server, serving.modelsDir).filter((d) => d.irreplaceable).map((d) => d.name);
+    this.host.step("ups", {
+      script: "power/nut.sh",
+      params: { UPS: ups.name },
+      files: [
+        { path: POWER_PATHS.nutConf, mode: "0640", content: renderNutConf() },
+        { path: POWER_PATHS.upsConf, mode: "0640", content: renderUpsConf(ups) },
+        { path: POWER_PATHS.upsdConf, mode: "0640", content: renderUpsdConf() },
+        { path: POWER_PATHS.upsdUsers, mode: "0640", content: password.apply(renderUpsdUsers) },
+        { path: POWER_PATHS.upsmonConf, mode: "0640", content: password.apply((p) => renderUpsmonConf(ups, p)) },
+        { path: POWER_PATHS.drain, mode: "0755", content: asset("power/drain.sh") },
+        { path: POWER_PATHS.drainConf, mode: "0644", content: renderDrainConf(server.models.length > 0 ? ["infernus-llama-swap.service"] : [], irreplaceable) },
+      ],
+    });
   }
 
   private serve(args: GpuServerArgs): void {

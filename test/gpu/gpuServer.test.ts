@@ -14,7 +14,7 @@ async function triggers(config: Record<string, any>): Promise<Record<string, str
 }
 
 describe("the GPU server", () => {
-  it("runs preflight first, then the tunnel, base, hardening, the driver, its check, the power limits and serving", async () => {
+  it("runs preflight first, then the tunnel, base, hardening, storage, the driver, its check, power limits, serving and the UPS", async () => {
     const { result } = await runEstate(home);
     expect(result.servers.gpu1.host.steps.map((s) => s.name)).toEqual([
       "preflight",
@@ -23,12 +23,14 @@ describe("the GPU server", () => {
       "hardening",
       "firewall",
       "firewall-confirm",
+      "zfs",
       "nvidia",
       "nvidia-verify",
       "gpu-power",
       "vllm-runtime",
       "models",
       "llama-swap",
+      "ups",
     ]);
   });
 

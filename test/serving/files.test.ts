@@ -43,9 +43,9 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
     }
   });
 
-  it("has unit files that systemd-analyze verify (real tool) accepts", () => {
+  it("has unit files (serving, power limits, replication) that systemd-analyze verify (real tool) accepts", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "infernus-serving-units-"));
-    const units = [...files.keys()].filter((f) => f.startsWith("hosts/gpu1/etc/systemd/system/") && f.endsWith(".service"));
+    const units = [...files.keys()].filter((f) => f.startsWith("hosts/gpu1/etc/systemd/system/") && /\.(service|timer)$/.test(f));
     expect(units.map((u) => path.basename(u)).sort()).toEqual([
       "infernus-fetch-gpt-oss-120b.service",
       "infernus-fetch-qwen3-coder-30b.service",
@@ -53,6 +53,8 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
       "infernus-fetch-tiktoken.service",
       "infernus-gpu-power.service",
       "infernus-llama-swap.service",
+      "infernus-syncoid.service",
+      "infernus-syncoid.timer",
     ]);
     // The binaries are not installed here: each unit points at a stand-in, and runs as root (no service user here).
     const standIn = path.join(dir, "stand-in");
