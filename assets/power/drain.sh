@@ -9,10 +9,12 @@ lock=${INFERNUS_DRAIN_LOCK:-/run/infernus-drain.lock}
 say() { logger -t infernus-drain -- "$*" 2>/dev/null || true; echo "infernus-drain: $*"; }
 
 exec 9>"$lock"
-flock -n 9 || {
+if ! flock -n 9 || [[ -e $lock.done ]]; then
   say "already draining"
   exit 0
-}
+fi
+# /run empties at boot: the next power cut drains again.
+touch "$lock.done"
 SERVICES='' DATASETS=''
 # shellcheck source=/dev/null
 [[ -r $conf ]] && . "$conf"
