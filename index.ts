@@ -22,3 +22,5 @@ export const gpuInventory = Object.fromEntries(Object.entries(estate.servers).ma
 export const serving = Object.fromEntries(
   Object.entries(estate.servers).map(([name, server]) => [name, { models: server.plan.models.map((m) => m.name), residentSets: server.plan.sets }]),
 );
+/** The encrypted offsite copy: bucket, endpoint, password, salt and how to restore (secret). */
+export const offsite = estate.offsiteSummary;

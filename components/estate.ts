@@ -10,6 +10,8 @@ import { Edge } from "./edge/edge";
 import { edgeFirewall, edgeOpenings } from "./edge/exposure";
 import { Gateway } from "./gateway/gateway";
 import { GpuServer } from "./gpu/gpuServer";
+import { restoreInstructions } from "./storage/offsite";
+import { OffsiteTarget } from "./storage/offsiteTarget";
 import { sshConnection, type Credentials } from "./host/connection";
 import { harden } from "./host/hardening";
 import type { RemoteHost } from "./host/remoteHost";
@@ -23,6 +25,8 @@ export interface EstateArgs {
   readonly credentials: Credentials;
   /** Hugging Face token for model downloads (`infernus:hfToken`). Secret. */
   readonly hfToken?: pulumi.Output<string>;
+  /** Keys of a user-provided S3 bucket for the offsite copy. Secret. */
+  readonly offsiteKeys?: { readonly accessKeyId?: pulumi.Output<string>; readonly secretAccessKey?: pulumi.Output<string> };
 }
 
 export class Estate extends pulumi.ComponentResource {
@@ -41,6 +45,9 @@ export class Estate extends pulumi.ComponentResource {
   public readonly servers: Record<string, GpuServer>;
   /** Per API key, the lines an OpenAI client needs (base URL and key), secret. */
   public readonly apiSnippets: Record<string, pulumi.Output<string>>;
+  public readonly offsite?: OffsiteTarget;
+  /** Where the offsite copy is and how to restore it, with its password and salt. Secret. */
+  public readonly offsiteSummary?: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: EstateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infernus:estate:Estate", name, {}, opts);
@@ -60,6 +67,8 @@ export class Estate extends pulumi.ComponentResource {
     // The gateway's own key for the model servers: llama-swap refuses anyone else.
     const upstreamKey = pulumi.secret(new random.RandomPassword(`${name}-upstream-key`, { length: 40, special: false }, { parent: this }).result);
 
+    this.offsite = config.offsite ? new OffsiteTarget(`${name}-offsite`, { offsite: config.offsite, ...args.offsiteKeys }, { parent: this }) : undefined;
+
     this.servers = Object.fromEntries(
       config.servers.map((server) => {
         const proxy = server.ssh.viaEdge ? this.edge.host.connection : undefined;
@@ -77,6 +86,7 @@ export class Estate extends pulumi.ComponentResource {
             serving: config.serving,
             upstreamKey,
             hfToken: args.hfToken,
+            offsite: this.offsite && config.offsite ? { config: config.offsite, target: this.offsite } : undefined,
             configPath: `servers[${config.servers.indexOf(server)}]`,
           },
           { parent: this },
@@ -109,6 +119,18 @@ export class Estate extends pulumi.ComponentResource {
       Object.entries(this.gateway.apiKeys).map(([user, key]) => [user, pulumi.secret(pulumi.interpolate`OPENAI_BASE_URL=${this.gateway.baseUrl}\nOPENAI_API_KEY=${key}\n`)]),
     );
 
+    if (this.offsite && config.offsite) {
+      const offsite = config.offsite;
+      this.offsiteSummary = pulumi.secret(
+        pulumi.all([this.offsite.password, this.offsite.salt]).apply(([password, salt]): Record<string, string> => ({
+          bucket: offsite.bucket,
+          endpoint: this.offsite!.endpoint,
+          password,
+          salt,
+          restore: config.servers.map((s) => restoreInstructions(offsite, s.name)).join("\n\n"),
+        })),
+      );
+    }
     this.hosts = [this.edge.host, ...Object.values(this.servers).map((s) => s.host)];
     this.tunnelEndpoint = pulumi.interpolate`${this.edge.endpoint}:${config.tunnel.port}`;
     this.addresses = Object.fromEntries(plan.peers.map((p) => [p.name, p.address]));

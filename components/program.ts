@@ -14,5 +14,10 @@ export function declareEstate(): Estate {
     throw error;
   }
   const secrets = new pulumi.Config(PROJECT);
-  return new Estate(PROJECT, { config, credentials: { privateKey: secrets.getSecret("sshPrivateKey") }, hfToken: secrets.getSecret("hfToken") });
+  return new Estate(PROJECT, {
+    config,
+    credentials: { privateKey: secrets.getSecret("sshPrivateKey") },
+    hfToken: secrets.getSecret("hfToken"),
+    offsiteKeys: { accessKeyId: secrets.getSecret("offsiteAccessKeyId"), secretAccessKey: secrets.getSecret("offsiteSecretAccessKey") },
+  });
 }

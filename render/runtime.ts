@@ -92,6 +92,10 @@ function standIn(type: string, name: string, inputs: Record<string, unknown>): S
     }
     case "digitalocean:index/droplet:Droplet":
       return { state: { ...inputs, ipv4Address: documentationAddress(name), dropletUrn: `do:droplet:${standInId(type, name)}` }, standIns: ["id", "ipv4Address", "dropletUrn"] };
+    case "digitalocean:index/spacesKey:SpacesKey": {
+      const key = (purpose: string, length: number) => Array.from(seed(name, purpose, length), (b) => ALPHANUMERIC[b % ALPHANUMERIC.length]).join("");
+      return { state: { ...inputs, accessKey: key("access", 20).toUpperCase(), secretKey: key("secret", 32) }, standIns: ["accessKey", "secretKey"] };
+    }
     case "digitalocean:index/sshKey:SshKey": {
       const fingerprint = (seed(name, "fingerprint", 16).toString("hex").match(/../g) ?? []).join(":");
       return { state: { ...inputs, fingerprint }, standIns: ["id", "fingerprint"] };

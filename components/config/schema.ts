@@ -347,6 +347,21 @@ export const servingSchema = strictObject({
   ttlSeconds: z.number().int().min(0).default(0),
 });
 
+const bucketName = z.string({ error: "a bucket name, e.g. kirill-infernus-backup" }).regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "a bucket name: 3–63 lowercase letters, digits and dashes");
+const schedule = z.string().regex(/^[A-Za-z0-9*:,./ -]+$/, "a systemd OnCalendar value like *-*-* 03:30:00").default("*-*-* 03:30:00");
+
+/** The encrypted offsite copy of the irreplaceable datasets. */
+export const offsiteSchema = z.discriminatedUnion(
+  "kind",
+  [
+    /** A DigitalOcean Spaces bucket and key made by the program (needs the DigitalOcean token). */
+    strictObject({ kind: z.literal("spaces"), region: z.enum(DIGITALOCEAN_REGIONS).default("sgp1"), bucket: bucketName, schedule }),
+    /** Any S3-compatible bucket; its keys go in infernus:offsiteAccessKeyId and infernus:offsiteSecretAccessKey (secrets). */
+    strictObject({ kind: z.literal("s3"), endpoint: host, region: z.string().default("us-east-1"), bucket: bucketName, schedule }),
+  ],
+  { error: (issue) => (issue.code === "invalid_union" ? "kind must be spaces (a bucket made here) or s3 (one you have)" : undefined) },
+);
+
 export const estateSchema = strictObject({
   edge: edgeSchema,
   tunnel: tunnelSchema.prefault({}),
@@ -356,6 +371,7 @@ export const estateSchema = strictObject({
   apiKeys: z.array(apiKeySchema).default([]),
   gateway: gatewaySchema.prefault({}),
   serving: servingSchema.prefault({}),
+  offsite: offsiteSchema.optional(),
 });
 
 export type EstateConfig = z.infer<typeof estateSchema>;
@@ -369,4 +385,5 @@ export type ServingConfig = EstateConfig["serving"];
 export type ModelConfig = ServerConfig["models"][number];
 export type PoolConfig = ServerConfig["pools"][number];
 export type UpsConfig = NonNullable<ServerConfig["ups"]>;
+export type OffsiteConfig = NonNullable<EstateConfig["offsite"]>;
 export type SshConfig = z.infer<typeof edgeSsh> & { viaEdge?: boolean };

@@ -4,7 +4,9 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServerConfig, ServingConfig, TunnelConfig } from "../config/schema";
+import type { OffsiteConfig, ServerConfig, ServingConfig, TunnelConfig } from "../config/schema";
+import { OFFSITE_PATHS, renderOffsiteUnits, renderRcloneConf } from "../storage/offsite";
+import type { OffsiteTarget } from "../storage/offsiteTarget";
 import { harden } from "../host/hardening";
 import { RemoteHost, type Connection } from "../host/remoteHost";
 import type { WireGuard } from "../network/wireguard";
@@ -51,6 +53,8 @@ export interface GpuServerArgs {
   readonly hfToken?: pulumi.Output<string>;
   /** Where the server stands in the stack config, for messages. */
   readonly configPath: string;
+  /** The encrypted offsite copy of its irreplaceable datasets. */
+  readonly offsite?: { readonly config: OffsiteConfig; readonly target: OffsiteTarget };
 }
 
 /** The uv release that installs vLLM. */
@@ -117,6 +121,7 @@ export class GpuServer extends pulumi.ComponentResource {
     });
 
     if (server.pools.length > 0) this.storage(server, args.serving);
+    if (server.pools.length > 0 && args.offsite) this.offsite(server, args.serving, args.offsite);
     this.gpuInventory = nvidiaGpus(server).length > 0 ? this.nvidia(name, server, gpus) : pulumi.output([]);
     this.plan = servingPlan(server, args.configPath);
     if (server.models.length > 0) this.serve(args);
@@ -138,6 +143,24 @@ export class GpuServer extends pulumi.ComponentResource {
               { path: STORAGE_PATHS.syncoidTimer, mode: "0644", content: syncoid.timer },
             ]
           : []),
+      ],
+    });
+  }
+
+  private offsite(server: ServerConfig, serving: ServingConfig, offsite: NonNullable<GpuServerArgs["offsite"]>): void {
+    const { target } = offsite;
+    const units = renderOffsiteUnits(offsite.config);
+    const rclone = pulumi
+      .all([target.accessKeyId, target.secretAccessKey, target.password, target.salt])
+      .apply(([accessKeyId, secretAccessKey, password, salt]) => renderRcloneConf(offsite.config, server.name, { accessKeyId, secretAccessKey, password, salt }));
+    this.host.step("offsite", {
+      script: "storage/offsite-install.sh",
+      files: [
+        { path: OFFSITE_PATHS.rcloneConf, mode: "0600", content: pulumi.secret(rclone) },
+        { path: OFFSITE_PATHS.script, mode: "0755", content: asset("storage/offsite.sh") },
+        { path: OFFSITE_PATHS.datasets, mode: "0644", content: datasetsOf(server, serving.modelsDir).filter((d) => d.irreplaceable).map((d) => `${d.name} ${d.mountpoint}\n`).join("") },
+        { path: OFFSITE_PATHS.service, mode: "0644", content: units.service },
+        { path: OFFSITE_PATHS.timer, mode: "0644", content: units.timer },
       ],
     });
   }

@@ -43,10 +43,13 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
     }
   });
 
-  it("has unit files (serving, power limits, replication) that systemd-analyze verify (real tool) accepts", () => {
+  it("has unit files (serving, power limits, replication, offsite) that systemd-analyze verify (real tool) accepts", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "infernus-serving-units-"));
     const units = [...files.keys()].filter((f) => f.startsWith("hosts/gpu1/etc/systemd/system/") && /\.(service|timer)$/.test(f));
-    expect(units.map((u) => path.basename(u)).sort()).toEqual([
+    const offsite = stack === "singapore" ? ["infernus-offsite.service", "infernus-offsite.timer"] : [];
+    expect(units.map((u) => path.basename(u)).sort()).toEqual(
+      [
+      ...offsite,
       "infernus-fetch-gpt-oss-120b.service",
       "infernus-fetch-qwen3-coder-30b.service",
       "infernus-fetch-qwen3-embedding-8b.service",
@@ -55,7 +58,8 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
       "infernus-llama-swap.service",
       "infernus-syncoid.service",
       "infernus-syncoid.timer",
-    ]);
+      ].sort(),
+    );
     // The binaries are not installed here: each unit points at a stand-in, and runs as root (no service user here).
     const standIn = path.join(dir, "stand-in");
     writeFileSync(standIn, "#!/bin/sh\nexit 0\n");

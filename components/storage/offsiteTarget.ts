@@ -1,0 +1,52 @@
+/**
+ * Where the offsite copy goes: a Spaces bucket and key made here (singapore), or an S3 bucket the
+ * user has, plus the generated encryption password and salt every server's copy uses.
+ */
+import * as digitalocean from "@pulumi/digitalocean";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { OffsiteConfig } from "../config/schema";
+import { endpointOf } from "./offsite";
+
+export interface OffsiteTargetArgs {
+  readonly offsite: OffsiteConfig;
+  /** For kind s3: the bucket's keys from the stack config (secrets). */
+  readonly accessKeyId?: pulumi.Output<string>;
+  readonly secretAccessKey?: pulumi.Output<string>;
+}
+
+export class OffsiteTarget extends pulumi.ComponentResource {
+  public readonly bucket: string;
+  public readonly endpoint: string;
+  /** Secret, all four. */
+  public readonly accessKeyId: pulumi.Output<string>;
+  public readonly secretAccessKey: pulumi.Output<string>;
+  public readonly password: pulumi.Output<string>;
+  public readonly salt: pulumi.Output<string>;
+
+  constructor(name: string, args: OffsiteTargetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("infernus:storage:OffsiteTarget", name, {}, opts);
+    const { offsite } = args;
+    this.bucket = offsite.bucket;
+    this.endpoint = endpointOf(offsite);
+    const secret = (suffix: string) => pulumi.secret(new random.RandomPassword(`${name}-${suffix}`, { length: 48, special: false }, { parent: this }).result);
+    this.password = secret("password");
+    this.salt = secret("salt");
+    if (offsite.kind === "spaces") {
+      // The backups themselves: never deleted by the program.
+      new digitalocean.SpacesBucket(`${name}-bucket`, { name: offsite.bucket, region: offsite.region, acl: "private", versioning: { enabled: true } }, { parent: this, protect: true });
+      const key = new digitalocean.SpacesKey(`${name}-key`, { name: `infernus-offsite-${offsite.bucket}`, grants: [{ bucket: offsite.bucket, permission: "readwrite" }] }, { parent: this });
+      this.accessKeyId = pulumi.secret(key.accessKey);
+      this.secretAccessKey = pulumi.secret(key.secretKey);
+    } else {
+      if (!args.accessKeyId || !args.secretAccessKey) {
+        throw new pulumi.RunError(
+          "infernus: offsite.kind is s3, so the bucket's keys are needed: pulumi config set --secret infernus:offsiteAccessKeyId … and infernus:offsiteSecretAccessKey …",
+        );
+      }
+      this.accessKeyId = pulumi.secret(args.accessKeyId);
+      this.secretAccessKey = pulumi.secret(args.secretAccessKey);
+    }
+    this.registerOutputs({ bucket: this.bucket, endpoint: this.endpoint });
+  }
+}
