@@ -24,3 +24,5 @@ export const serving = Object.fromEntries(
 );
 /** The encrypted offsite copy: bucket, endpoint, password, salt and how to restore (secret). */
 export const offsite = estate.offsiteSummary;
+/** Per server, its pools, datasets with their snapshot policy, and their replicas on the backup pool. */
+export const storage = Object.fromEntries(Object.entries(estate.servers).map(([name, server]) => [name, server.storageSummary]));

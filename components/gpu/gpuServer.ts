@@ -28,7 +28,7 @@ import { MODEL_CATALOGUE } from "../serving/catalogue";
 import { asset } from "../host/stdin";
 import * as random from "@pulumi/random";
 import { POWER_PATHS, renderDrainConf, renderNutConf, renderUpsConf, renderUpsdConf, renderUpsdUsers, renderUpsmonConf } from "../power/files";
-import { arcMaxBytes, datasetsOf, renderDatasetSpec, renderPoolSpec, renderSanoidConf, renderSyncoidUnits, renderZfsModprobe, STORAGE_PATHS } from "../storage/files";
+import { arcMaxBytes, backupPool, datasetsOf, replicaOf, renderDatasetSpec, renderPoolSpec, renderSanoidConf, renderSyncoidUnits, renderZfsModprobe, STORAGE_PATHS } from "../storage/files";
 import { gpuSpecOf } from "./catalogue";
 import { GPU_PATHS, HELD_PACKAGES, nvidiaGpus, renderGpuExpectations, renderJournald, renderNouveauBlacklist, renderPowerUnit, renderSysctl } from "./files";
 
@@ -79,6 +79,8 @@ export class GpuServer extends pulumi.ComponentResource {
   public readonly gpuInventory: pulumi.Output<VerifiedGpu[]>;
   /** Which models run where, and which can be resident together. */
   public readonly plan: ServingPlan;
+  /** Pools, datasets with their snapshot policy, and where replicas go. */
+  public readonly storageSummary: { pools: string[]; datasets: { name: string; mountpoint: string; snapshots: string; replica?: string }[] };
 
   constructor(name: string, args: GpuServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infernus:gpu:Server", name, {}, opts);
@@ -120,6 +122,16 @@ export class GpuServer extends pulumi.ComponentResource {
       },
     });
 
+    const backup = backupPool(server);
+    this.storageSummary = {
+      pools: server.pools.map((p) => `${p.name} (${p.role})`),
+      datasets: datasetsOf(server, args.serving.modelsDir).map((d) => ({
+        name: d.name,
+        mountpoint: d.mountpoint,
+        snapshots: d.snapshots,
+        ...(backup && d.irreplaceable ? { replica: replicaOf(d, backup) } : {}),
+      })),
+    };
     if (server.pools.length > 0) this.storage(server, args.serving);
     if (server.pools.length > 0 && args.offsite) this.offsite(server, args.serving, args.offsite);
     this.gpuInventory = nvidiaGpus(server).length > 0 ? this.nvidia(name, server, gpus) : pulumi.output([]);

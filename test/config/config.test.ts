@@ -65,6 +65,8 @@ const invalid: Case[] = [
   ["a pool without devices", home, (c) => (c.servers[0].pools[1].vdevs = []), "servers[0].pools[1].vdevs", /a pool needs at least one vdev of disks/],
   ["a vdev without disks", home, (c) => (c.servers[0].pools[1].vdevs = [[]]), "servers[0].pools[1].vdevs[0]", /a vdev needs at least one disk/],
   ["two primary pools", home, (c) => (c.servers[0].pools[1].role = "primary"), "servers[0].pools", /one pool is primary/],
+  ["an offsite copy of an unknown kind", singapore, (c) => (c.offsite.kind = "dropbox"), "offsite.kind", /spaces \(a bucket made here\) or s3/],
+  ["an offsite bucket name with capitals", singapore, (c) => (c.offsite.bucket = "Kirill_Backup"), "offsite.bucket", /3–63 lowercase letters/],
   ["a UPS that cuts power after restoring it", home, (c) => (c.servers[0].ups.offDelaySeconds = 40), "servers[0].ups.offDelaySeconds", /less than onDelaySeconds \(30\)/],
   ["a GPU model neither in the catalogue nor described", home, (c) => (c.servers[0].gpus[0].model = "rtx-9090"), "servers[0].gpus[0].model", /not in the catalogue .*rtx-pro-6000-blackwell-workstation.*; describe the card with specs/],
   ["a time zone that is no zone name", home, (c) => (c.servers[0].timezone = "GMT+7 Bangkok"), "servers[0].timezone", /IANA time zone/],

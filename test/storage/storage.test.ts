@@ -79,3 +79,33 @@ describe("storage and power under mocks", () => {
     expect(stdin).toContain("export DISKS='/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_1TB_S73VNJ0W100001X /dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0W200002Y /dev/disk/by-id/ata-WDC_WD101EFBX-68B0AN0_VCJ3000Z'");
   });
 });
+
+describe("the offsite target", () => {
+  const singapore = stackObject("singapore");
+
+  it("makes a protected, private, versioned Spaces bucket and a key that can use only it", async () => {
+    const { resources } = await runEstate(singapore);
+    const bucket = resources.find((r) => r.type === "digitalocean:index/spacesBucket:SpacesBucket")!;
+    expect(bucket).toMatchObject({ protect: true, inputs: { name: "kirill-infernus-backup", region: "sgp1", acl: "private", versioning: { enabled: true } } });
+    const key = resources.find((r) => r.type === "digitalocean:index/spacesKey:SpacesKey")!;
+    expect(key.inputs.grants).toEqual([{ bucket: "kirill-infernus-backup", permission: "readwrite" }]);
+  });
+
+  it("keeps the password, salt and keys secret, and the rclone config only in a secret 0600 file", async () => {
+    const { result, resources } = await runEstate(singapore);
+    const target = result.offsite!;
+    for (const secret of [target.password, target.salt, target.accessKeyId, target.secretAccessKey]) expect(await pulumi.isSecret(secret)).toBe(true);
+    expect(await pulumi.isSecret(result.offsiteSummary!)).toBe(true);
+    expect(resources.find((r) => r.name === "gpu1-offsite")!.secretInputs).toContain("stdin");
+    const files = (await resolve(result.servers.gpu1.host.steps.find((s) => s.name === "offsite")!.files)).value;
+    expect(files.find((f) => f.path === "/etc/infernus/rclone.conf")!.mode).toBe("0600");
+    expect((await resolve(result.offsiteSummary!)).value.restore).toContain("rclone --config rclone.conf copy offsite-crypt:tank/rag /srv/rag-restored");
+  });
+
+  it("asks for the keys of a bucket the user brings", async () => {
+    const config = { ...stackObject("home"), offsite: { kind: "s3", endpoint: "s3.example.net", bucket: "kirill-backup" } };
+    await expect(runEstate(config)).rejects.toThrow(/offsite.kind is s3, so the bucket's keys are needed: pulumi config set --secret infernus:offsiteAccessKeyId/);
+    const withKeys = await runEstate({ ...config, offsiteAccessKeyId: "AKIASTANDIN", offsiteSecretAccessKey: "standin-secret" });
+    expect(withKeys.resources.filter((r) => r.type.startsWith("digitalocean:"))).toEqual([]);
+  });
+});
