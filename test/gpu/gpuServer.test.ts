@@ -118,3 +118,19 @@ describe("the Hugging Face token", () => {
     }
   });
 });
+
+describe("the GPU server's parts", () => {
+  it("are components of their own areas, children of the server", async () => {
+    const { resources } = await runEstate(home);
+    const parts = resources.filter((r) => ["infernus:storage:Storage", "infernus:serving:Serving", "infernus:power:Ups"].includes(r.type));
+    expect(parts.map((p) => `${p.type} ${p.name}`).sort()).toEqual([
+      "infernus:power:Ups infernus-gpu1-ups",
+      "infernus:serving:Serving infernus-gpu1-serving",
+      "infernus:storage:Storage infernus-gpu1-storage",
+    ]);
+    const server = resources.find((r) => r.name === "infernus-gpu1")!;
+    for (const part of parts) expect(part.parent).toBe(server.urn);
+    const password = resources.find((r) => r.name === "infernus-gpu1-ups-password")!;
+    expect(password.parent).toBe(parts.find((p) => p.type === "infernus:power:Ups")!.urn);
+  });
+});
