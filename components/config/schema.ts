@@ -362,6 +362,30 @@ export const offsiteSchema = z.discriminatedUnion(
   { error: (issue) => (issue.code === "invalid_union" ? "kind must be spaces (a bucket made here) or s3 (one you have)" : undefined) },
 );
 
+/** Alert thresholds; each alert's rule reads its threshold from here. */
+export const thresholdsSchema = strictObject({
+  /** A server or the tunnel unreachable this long is a page (the power-cut case). */
+  serverDownMinutes: z.number().int().min(1).default(3),
+  /** A WireGuard peer that should be up with no handshake for this long. */
+  handshakeStaleSeconds: z.number().int().min(150).default(300),
+  gpuTemperatureC: z.number().int().min(50).max(110).default(85),
+  diskFullPercent: z.number().int().min(50).max(99).default(90),
+  snapshotMaxAgeHours: z.number().min(0.5).default(2),
+  offsiteMaxAgeHours: z.number().min(1).default(36),
+  certificateExpiryDays: z.number().int().min(1).default(14),
+});
+
+/** Prometheus and Alertmanager on the edge, watching everything through the tunnel. */
+export const monitoringSchema = strictObject({
+  /** The Telegram chat alerts go to; the bot token is the secret infernus:telegramBotToken. */
+  telegramChatId: z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .refine((id) => /^-?\d+$/.test(id), "a numeric Telegram chat id, e.g. -1001234567890 (ask @userinfobot)"),
+  retentionDays: z.number().int().min(1).max(3650).default(30),
+  thresholds: thresholdsSchema.prefault({}),
+});
+
 export const estateSchema = strictObject({
   edge: edgeSchema,
   tunnel: tunnelSchema.prefault({}),
@@ -372,6 +396,7 @@ export const estateSchema = strictObject({
   gateway: gatewaySchema.prefault({}),
   serving: servingSchema.prefault({}),
   offsite: offsiteSchema.optional(),
+  monitoring: monitoringSchema.optional(),
 });
 
 export type EstateConfig = z.infer<typeof estateSchema>;
@@ -386,4 +411,5 @@ export type ModelConfig = ServerConfig["models"][number];
 export type PoolConfig = ServerConfig["pools"][number];
 export type UpsConfig = NonNullable<ServerConfig["ups"]>;
 export type OffsiteConfig = NonNullable<EstateConfig["offsite"]>;
+export type MonitoringConfig = NonNullable<EstateConfig["monitoring"]>;
 export type SshConfig = z.infer<typeof edgeSsh> & { viaEdge?: boolean };

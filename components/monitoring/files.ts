@@ -1,0 +1,304 @@
+/**
+ * Monitoring files: Prometheus on the edge scraping every server through the tunnel, the alert
+ * rules (thresholds from the stack file), Alertmanager sending to Telegram. Pure renderers.
+ */
+import { dump } from "js-yaml";
+import type { MonitoringConfig } from "../config/schema";
+
+const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
+const yaml = (value: unknown) => `${HEADER}\n${dump(value, { lineWidth: -1, noRefs: true, sortKeys: false })}`;
+
+export const MONITORING_PATHS = {
+  prometheus: "/etc/prometheus/prometheus.yml",
+  rules: "/etc/prometheus/rules/infernus.rules.yml",
+  prometheusDefaults: "/etc/default/prometheus",
+  alertmanager: "/etc/prometheus/alertmanager.yml",
+  alertmanagerDefaults: "/etc/default/prometheus-alertmanager",
+  blackbox: "/etc/prometheus/blackbox.yml",
+  nodeExporterDefaults: "/etc/default/prometheus-node-exporter",
+  textfileDir: "/var/lib/node_exporter/textfile",
+  metricsScript: "/usr/local/sbin/infernus-metrics",
+  metricsService: "/etc/systemd/system/infernus-metrics.service",
+  metricsTimer: "/etc/systemd/system/infernus-metrics.timer",
+} as const;
+
+export const PORTS = { prometheus: 9090, alertmanager: 9093, nodeExporter: 9100, blackbox: 9115 } as const;
+
+export type Thresholds = MonitoringConfig["thresholds"];
+
+export interface ScrapedServer {
+  readonly name: string;
+  /** `address:port` of its node exporter. */
+  readonly target: string;
+  /** Whether it serves models (then llama-swap must be up). */
+  readonly serves: boolean;
+}
+
+export interface PrometheusView {
+  readonly servers: readonly ScrapedServer[];
+  /** The gateway's public health URL, probed over HTTPS. */
+  readonly healthUrl?: string;
+  /** Where Prometheus itself listens (the edge's tunnel address). */
+  readonly listen: string;
+  readonly scrapeInterval?: string;
+  readonly alertmanager?: string;
+  readonly blackbox?: string;
+  readonly rulesPath?: string;
+}
+
+export function renderPrometheusConfig(view: PrometheusView): string {
+  const interval = view.scrapeInterval ?? "15s";
+  return yaml({
+    global: { scrape_interval: interval, evaluation_interval: interval },
+    rule_files: [view.rulesPath ?? MONITORING_PATHS.rules],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [view.alertmanager ?? `127.0.0.1:${PORTS.alertmanager}`] }] }] },
+    scrape_configs: [
+      { job_name: "prometheus", static_configs: [{ targets: [view.listen] }] },
+      { job_name: "node", static_configs: view.servers.map((s) => ({ targets: [s.target], labels: { server: s.name } })) },
+      ...(view.healthUrl
+        ? [
+            {
+              job_name: "gateway",
+              metrics_path: "/probe",
+              params: { module: ["https_healthz"] },
+              static_configs: [{ targets: [view.healthUrl] }],
+              relabel_configs: [
+                { source_labels: ["__address__"], target_label: "__param_target" },
+                { source_labels: ["__param_target"], target_label: "instance" },
+                { target_label: "__address__", replacement: view.blackbox ?? `127.0.0.1:${PORTS.blackbox}` },
+              ],
+            },
+          ]
+        : []),
+    ],
+  });
+}
+
+interface Rule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for: string;
+  readonly severity: "page" | "warning";
+  readonly summary: string;
+  /** What it means and what to do; the runbook repeats it. */
+  readonly action: string;
+}
+
+const minutes = (m: number) => `${m}m`;
+
+/** Every alert with its threshold, in one place: the rules file and the stack output are made from it. */
+export function alertRules(t: Thresholds, servers: readonly ScrapedServer[]): Rule[] {
+  const serving = servers.filter((s) => s.serves).map((s) => s.name);
+  return [
+    {
+      alert: "ServerDown",
+      expr: 'up{job="node"} == 0',
+      for: minutes(t.serverDownMinutes),
+      severity: "page",
+      summary: "{{ $labels.server }} is unreachable over the tunnel",
+      action: "A power cut at home, the tunnel, or the machine: check the UPS alerts, then the WireGuard handshake.",
+    },
+    {
+      alert: "TunnelHandshakeStale",
+      expr: `infernus_wireguard_handshake_age_seconds > ${t.handshakeStaleSeconds}`,
+      for: "1m",
+      severity: "page",
+      summary: "no WireGuard handshake from {{ $labels.peer }} for {{ $value | humanizeDuration }}",
+      action: "The peer is offline or its link is down; on the peer: systemctl status wg-quick@wg0.",
+    },
+    {
+      alert: "GpuHot",
+      expr: `infernus_gpu_temperature_celsius > ${t.gpuTemperatureC}`,
+      for: "5m",
+      severity: "page",
+      summary: "GPU {{ $labels.gpu }} on {{ $labels.server }} at {{ $value }} °C",
+      action: "Check airflow and the room; lower the GPU's powerLimitW in the stack file.",
+    },
+    {
+      alert: "GpuThrottling",
+      expr: "infernus_gpu_thermal_throttle == 1",
+      for: "10m",
+      severity: "warning",
+      summary: "GPU {{ $labels.gpu }} on {{ $labels.server }} slows down for heat",
+      action: "The card is too hot to hold its clocks: improve cooling or lower powerLimitW.",
+    },
+    {
+      alert: "GpuMemoryErrors",
+      expr: "increase(infernus_gpu_ecc_uncorrected_errors_total[1h]) > 0",
+      for: "0m",
+      severity: "page",
+      summary: "uncorrected ECC errors on GPU {{ $labels.gpu }} of {{ $labels.server }}",
+      action: "Uncorrected memory errors: restart the serving (llama-swap), and if they return, the card needs service.",
+    },
+    ...(serving.length > 0
+      ? [
+          {
+            alert: "ModelServingDown",
+            expr: `node_systemd_unit_state{name="infernus-llama-swap.service",state="active",server=~"${serving.join("|")}"} == 0`,
+            for: "2m",
+            severity: "page",
+            summary: "llama-swap is not running on {{ $labels.server }}: its models are down",
+            action: "journalctl -u infernus-llama-swap on the server; npm run up re-applies its config.",
+          } satisfies Rule,
+        ]
+      : []),
+    {
+      alert: "ModelWeightsMissing",
+      expr: "infernus_model_weights_complete == 0",
+      for: "6h",
+      severity: "warning",
+      summary: "{{ $labels.model }} on {{ $labels.server }} has no complete weights yet",
+      action: "The download is still running or failing: infernus-models on the server.",
+    },
+    {
+      alert: "GatewayDown",
+      expr: 'probe_success{job="gateway"} == 0',
+      for: "2m",
+      severity: "page",
+      summary: "the public gateway does not answer /healthz",
+      action: "systemctl status nginx on the edge; the cloud firewall and the reserved IP.",
+    },
+    {
+      alert: "CertificateExpiring",
+      expr: `probe_ssl_earliest_cert_expiry{job="gateway"} - time() < ${t.certificateExpiryDays} * 86400`,
+      for: "1h",
+      severity: "warning",
+      summary: "the gateway's certificate expires in {{ $value | humanizeDuration }}",
+      action: "Let's Encrypt: certbot renew on the edge; private CA: npm run up renews it.",
+    },
+    {
+      alert: "UpsOnBattery",
+      expr: "infernus_ups_on_battery == 1",
+      for: "0m",
+      severity: "page",
+      summary: "the UPS of {{ $labels.server }} runs on battery ({{ $labels.ups }})",
+      action: "Mains is off at home; the server drains and powers off by itself on low battery.",
+    },
+    {
+      alert: "UpsLowBattery",
+      expr: "infernus_ups_low_battery == 1",
+      for: "0m",
+      severity: "page",
+      summary: "the UPS of {{ $labels.server }} reports a low battery: shutting down",
+      action: "The server is draining and powering off; it boots when mains returns.",
+    },
+    {
+      alert: "UpsDataStale",
+      expr: "infernus_ups_data_stale == 1",
+      for: "5m",
+      severity: "warning",
+      summary: "NUT has no fresh data from the UPS of {{ $labels.server }}",
+      action: "The USB link to the UPS: replug it, journalctl -u nut-driver@*; a power cut would go unnoticed meanwhile.",
+    },
+    {
+      alert: "ZfsPoolNotOnline",
+      expr: 'node_zfs_zpool_state{state="online"} == 0',
+      for: "1m",
+      severity: "page",
+      summary: "ZFS pool {{ $labels.zpool }} on {{ $labels.server }} is not ONLINE",
+      action: "zpool status -x on the server: replace the failed disk, then zpool replace.",
+    },
+    {
+      alert: "SnapshotTooOld",
+      expr: `time() - infernus_zfs_latest_snapshot_timestamp_seconds > ${t.snapshotMaxAgeHours} * 3600`,
+      for: "10m",
+      severity: "warning",
+      summary: "the newest snapshot of {{ $labels.dataset }} on {{ $labels.server }} is {{ $value | humanizeDuration }} old",
+      action: "systemctl status sanoid.timer on the server.",
+    },
+    {
+      alert: "OffsiteCopyTooOld",
+      expr: `time() - infernus_offsite_last_success_timestamp_seconds > ${t.offsiteMaxAgeHours} * 3600`,
+      for: "10m",
+      severity: "warning",
+      summary: "the last complete offsite copy of {{ $labels.server }} is {{ $value | humanizeDuration }} old",
+      action: "journalctl -u infernus-offsite on the server (bucket keys, network).",
+    },
+    {
+      alert: "DiskAlmostFull",
+      expr: `100 * (1 - node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"}) > ${t.diskFullPercent}`,
+      for: "15m",
+      severity: "warning",
+      summary: "{{ $labels.mountpoint }} on {{ $labels.server }} is {{ $value | humanize }}% full",
+      action: "Free space: old model weights in the models dataset, or snapshots (zfs list -t snapshot).",
+    },
+  ];
+}
+
+export function renderRules(t: Thresholds, servers: readonly ScrapedServer[]): string {
+  return yaml({
+    groups: [
+      {
+        name: "infernus",
+        rules: alertRules(t, servers).map((r) => ({
+          alert: r.alert,
+          expr: r.expr,
+          for: r.for,
+          labels: { severity: r.severity },
+          annotations: { summary: r.summary, action: r.action },
+        })),
+      },
+    ],
+  });
+}
+
+export interface AlertmanagerView {
+  readonly chatId: string;
+  readonly botToken: string;
+  /** Telegram's API, or a stand-in in tests. */
+  readonly apiUrl?: string;
+}
+
+export function renderAlertmanagerConfig(view: AlertmanagerView): string {
+  return yaml({
+    route: {
+      receiver: "telegram",
+      group_by: ["alertname", "server"],
+      group_wait: "30s",
+      group_interval: "5m",
+      // A standing problem is repeated every 4 hours, not every few minutes.
+      repeat_interval: "4h",
+    },
+    // A server that is down explains everything else it stops reporting.
+    inhibit_rules: [{ source_matchers: ['alertname="ServerDown"'], target_matchers: ['alertname!="ServerDown"'], equal: ["server"] }],
+    receivers: [
+      {
+        name: "telegram",
+        telegram_configs: [
+          {
+            bot_token: view.botToken,
+            chat_id: Number(view.chatId),
+            send_resolved: true,
+            parse_mode: "",
+            message: '{{ range .Alerts }}{{ if eq .Status "firing" }}🔥{{ else }}✅{{ end }} {{ .Labels.alertname }}: {{ .Annotations.summary }}\n{{ .Annotations.action }}\n{{ end }}',
+            ...(view.apiUrl ? { api_url: view.apiUrl } : {}),
+          },
+        ],
+      },
+    ],
+  });
+}
+
+export function renderBlackbox(caFile?: string): string {
+  return yaml({
+    modules: {
+      https_healthz: {
+        prober: "http",
+        timeout: "5s",
+        http: { method: "GET", valid_status_codes: [200], fail_if_not_ssl: true, ...(caFile ? { tls_config: { ca_file: caFile } } : {}) },
+      },
+    },
+  });
+}
+
+/** Debian/Ubuntu's /etc/default files carry each daemon's flags. */
+export function renderDefaults(args: readonly string[]): string {
+  return `${HEADER}\nARGS="${args.join(" ")}"\n`;
+}
+
+export function renderMetricsUnits(): { service: string; timer: string } {
+  return {
+    service: [HEADER, "[Unit]", "Description=infernus: GPU, UPS, snapshot and model metrics for node_exporter", "", "[Service]", "Type=oneshot", `ExecStart=${MONITORING_PATHS.metricsScript} ${MONITORING_PATHS.textfileDir}`, ""].join("\n"),
+    timer: [HEADER, "[Unit]", "Description=infernus: metrics every 15 s", "", "[Timer]", "OnBootSec=30s", "OnUnitActiveSec=15s", "AccuracySec=1s", "", "[Install]", "WantedBy=timers.target", ""].join("\n"),
+  };
+}

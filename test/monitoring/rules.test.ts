@@ -1,0 +1,97 @@
+/** The alert rules, checked and unit-tested by promtool (real tool); Alertmanager's config by amtool. */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { dump } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { thresholdsSchema } from "../../components/config/schema";
+import { alertRules, renderAlertmanagerConfig, renderPrometheusConfig, renderRules, type ScrapedServer } from "../../components/monitoring/files";
+import { tool } from "../helpers";
+
+const thresholds = thresholdsSchema.parse({});
+const servers: ScrapedServer[] = [
+  { name: "edge", target: "127.0.0.1:9100", serves: false },
+  { name: "gpu1", target: "10.66.0.135:9100", serves: true },
+];
+
+function write(dir: string, name: string, content: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, content);
+  return file;
+}
+
+interface Case {
+  readonly name: string;
+  readonly series: Record<string, string>;
+  readonly at: string;
+  readonly alert: string;
+  readonly fires: Record<string, string>[];
+  /** The summary each firing alert carries, templates expanded. */
+  readonly summary?: string;
+}
+
+const actionOf = (alert: string) => alertRules(thresholds, servers).find((r) => r.alert === alert)!.action;
+
+/** One promtool rule test: input series, and which alerts (with which labels) fire at a time. */
+function ruleTest(c: Case) {
+  return {
+    name: c.name,
+    interval: "1m",
+    input_series: Object.entries(c.series).map(([series, values]) => ({ series, values })),
+    alert_rule_test: [
+      { eval_time: c.at, alertname: c.alert, exp_alerts: c.fires.map((labels) => ({ exp_labels: labels, exp_annotations: { summary: c.summary, action: actionOf(c.alert) } })) },
+    ],
+  };
+}
+
+describe("the alert rules", () => {
+  it("pass promtool check rules (real tool)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "infernus-rules-"));
+    const check = tool("promtool", ["check", "rules", write(dir, "rules.yml", renderRules(thresholds, servers))]);
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
+    expect(check.stdout).toMatch(/SUCCESS: 16 rules found/);
+  });
+
+  it("fire as intended in promtool test rules (real tool)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "infernus-rules-"));
+    write(dir, "rules.yml", renderRules(thresholds, servers));
+    const cases: Case[] = [
+      { name: "server down after 3 minutes", series: { 'up{job="node",server="gpu1",instance="10.66.0.135:9100"}': "1 0 0 0 0 0" }, at: "2m", alert: "ServerDown", fires: [] },
+      { name: "server down fires", series: { 'up{job="node",server="gpu1",instance="10.66.0.135:9100"}': "1 0 0 0 0 0" }, at: "5m", alert: "ServerDown", fires: [{ severity: "page", job: "node", server: "gpu1", instance: "10.66.0.135:9100" }], summary: "gpu1 is unreachable over the tunnel" },
+      { name: "tunnel stale", series: { 'infernus_wireguard_handshake_age_seconds{peer="gpu1",server="edge"}': "60 120 400 460 520" }, at: "4m", alert: "TunnelHandshakeStale", fires: [{ severity: "page", peer: "gpu1", server: "edge" }], summary: "no WireGuard handshake from gpu1 for 8m 40s" },
+      { name: "tunnel fresh", series: { 'infernus_wireguard_handshake_age_seconds{peer="gpu1",server="edge"}': "60 100 30 90 20" }, at: "4m", alert: "TunnelHandshakeStale", fires: [] },
+      { name: "gpu hot", series: { 'infernus_gpu_temperature_celsius{gpu="0",server="gpu1"}': "80 88 88 88 88 88 88 88" }, at: "7m", alert: "GpuHot", fires: [{ severity: "page", gpu: "0", server: "gpu1" }], summary: "GPU 0 on gpu1 at 88 °C" },
+      { name: "gpu warm", series: { 'infernus_gpu_temperature_celsius{gpu="0",server="gpu1"}': "80 84 84 84 84 84 84 84" }, at: "7m", alert: "GpuHot", fires: [] },
+      { name: "ups on battery", series: { 'infernus_ups_on_battery{ups="apc",server="gpu1"}': "0 0 1 1" }, at: "2m", alert: "UpsOnBattery", fires: [{ severity: "page", ups: "apc", server: "gpu1" }], summary: "the UPS of gpu1 runs on battery (apc)" },
+      { name: "pool degraded", series: { 'node_zfs_zpool_state{state="online",zpool="tank",server="gpu1"}': "1 0 0 0", 'node_zfs_zpool_state{state="degraded",zpool="tank",server="gpu1"}': "0 1 1 1" }, at: "3m", alert: "ZfsPoolNotOnline", fires: [{ severity: "page", state: "online", zpool: "tank", server: "gpu1" }], summary: "ZFS pool tank on gpu1 is not ONLINE" },
+      { name: "snapshot too old", series: { 'infernus_zfs_latest_snapshot_timestamp_seconds{dataset="tank/rag",server="gpu1"}': "0+0x200" }, at: "140m", alert: "SnapshotTooOld", fires: [{ severity: "warning", dataset: "tank/rag", server: "gpu1" }], summary: "the newest snapshot of tank/rag on gpu1 is 2h 20m 0s old" },
+      { name: "snapshot fresh", series: { 'infernus_zfs_latest_snapshot_timestamp_seconds{dataset="tank/rag",server="gpu1"}': "0+60x200" }, at: "140m", alert: "SnapshotTooOld", fires: [] },
+    ];
+    const tests = write(dir, "tests.yml", dump({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests: cases.map(ruleTest) }));
+    const run = tool("promtool", ["test", "rules", tests]);
+    expect(run.stdout + run.stderr).toContain("SUCCESS");
+    expect(run.status).toBe(0);
+  });
+
+  it("take their thresholds from the stack file", () => {
+    const hot = renderRules({ ...thresholds, gpuTemperatureC: 78, handshakeStaleSeconds: 600 }, servers);
+    expect(hot).toContain("infernus_gpu_temperature_celsius > 78");
+    expect(hot).toContain("infernus_wireguard_handshake_age_seconds > 600");
+  });
+});
+
+describe("the Prometheus and Alertmanager configs", () => {
+  it("pass promtool check config and amtool check-config (real tools)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "infernus-prom-"));
+    const rules = write(dir, "rules.yml", renderRules(thresholds, servers));
+    const config = write(dir, "prometheus.yml", renderPrometheusConfig({ servers, healthUrl: "https://203.0.113.10/healthz", listen: "10.66.0.1:9090", rulesPath: rules }));
+    const prom = tool("promtool", ["check", "config", config]);
+    expect(prom.stdout + prom.stderr).toContain("SUCCESS");
+    expect(prom.status).toBe(0);
+    const am = write(dir, "alertmanager.yml", renderAlertmanagerConfig({ chatId: "-1001234567890", botToken: "123456:stand-in-token" }));
+    const check = tool("amtool", ["check-config", am]);
+    expect(check.stdout).toContain("SUCCESS");
+    expect(check.status).toBe(0);
+  });
+});
