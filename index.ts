@@ -26,3 +26,7 @@ export const serving = Object.fromEntries(
 export const offsite = estate.offsiteSummary;
 /** Per server, its pools, datasets with their snapshot policy, and their replicas on the backup pool. */
 export const storage = Object.fromEntries(Object.entries(estate.servers).map(([name, server]) => [name, server.storageSummary]));
+/** Prometheus and Alertmanager (over the tunnel only), and every alert with its threshold. */
+export const monitoring = estate.monitoring
+  ? { prometheusUrl: estate.monitoring.prometheusUrl, alertmanagerUrl: estate.monitoring.alertmanagerUrl, alerts: estate.monitoring.alerts }
+  : undefined;

@@ -10,6 +10,9 @@ import { Edge } from "./edge/edge";
 import { edgeFirewall, edgeOpenings } from "./edge/exposure";
 import { Gateway } from "./gateway/gateway";
 import { GpuServer } from "./gpu/gpuServer";
+import { GATEWAY_PATHS } from "./gateway/nginx";
+import { PORTS } from "./monitoring/files";
+import { Monitoring } from "./monitoring/monitoring";
 import { restoreInstructions } from "./storage/offsite";
 import { OffsiteTarget } from "./storage/offsiteTarget";
 import { sshConnection, type Credentials } from "./host/connection";
@@ -25,6 +28,8 @@ export interface EstateArgs {
   readonly credentials: Credentials;
   /** Hugging Face token for model downloads (`infernus:hfToken`). Secret. */
   readonly hfToken?: pulumi.Output<string>;
+  /** The Telegram bot's token, for alerts. Secret. */
+  readonly telegramBotToken?: pulumi.Output<string>;
   /** Keys of a user-provided S3 bucket for the offsite copy. Secret. */
   readonly offsiteKeys?: { readonly accessKeyId?: pulumi.Output<string>; readonly secretAccessKey?: pulumi.Output<string> };
 }
@@ -46,6 +51,7 @@ export class Estate extends pulumi.ComponentResource {
   /** Per API key, the lines an OpenAI client needs (base URL and key), secret. */
   public readonly apiSnippets: Record<string, pulumi.Output<string>>;
   public readonly offsite?: OffsiteTarget;
+  public readonly monitoring?: Monitoring;
   /** Where the offsite copy is and how to restore it, with its password and salt. Secret. */
   public readonly offsiteSummary?: pulumi.Output<Record<string, string>>;
 
@@ -87,6 +93,7 @@ export class Estate extends pulumi.ComponentResource {
             upstreamKey,
             hfToken: args.hfToken,
             offsite: this.offsite && config.offsite ? { config: config.offsite, target: this.offsite } : undefined,
+            monitoredFrom: config.monitoring ? plan.peers[0].address : undefined,
             configPath: `servers[${config.servers.indexOf(server)}]`,
           },
           { parent: this },
@@ -115,6 +122,29 @@ export class Estate extends pulumi.ComponentResource {
       upgrades: { rebootTime: edge.rebootTime },
       firewall: edgeFirewall(config, [...fullTunnel].map(addressOf)),
     });
+    if (config.monitoring) {
+      if (!args.telegramBotToken) {
+        throw new pulumi.RunError("infernus: monitoring sends alerts through a Telegram bot: pulumi config set --secret infernus:telegramBotToken <token from @BotFather>");
+      }
+      const port = config.gateway.port === 443 ? "" : `:${config.gateway.port}`;
+      this.monitoring = new Monitoring(
+        `${name}-monitoring`,
+        {
+          host: this.edge.host,
+          config: config.monitoring,
+          botToken: args.telegramBotToken,
+          servers: [
+            { name: edge.name, target: `127.0.0.1:${PORTS.nodeExporter}`, serves: false },
+            ...config.servers.map((s) => ({ name: s.name, target: `${addressOf(s.name)}:${PORTS.nodeExporter}`, serves: s.models.length > 0 })),
+          ],
+          tunnelAddress: plan.peers[0].address,
+          healthUrl: pulumi.interpolate`https://${edge.domain ?? this.edge.endpoint}${port}/healthz`,
+          caFile: edge.domain ? undefined : GATEWAY_PATHS.caCertificate,
+          wireguardInterface: config.tunnel.interface,
+        },
+        { parent: this },
+      );
+    }
     this.apiSnippets = Object.fromEntries(
       Object.entries(this.gateway.apiKeys).map(([user, key]) => [user, pulumi.secret(pulumi.interpolate`OPENAI_BASE_URL=${this.gateway.baseUrl}\nOPENAI_API_KEY=${key}\n`)]),
     );

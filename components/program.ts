@@ -18,6 +18,7 @@ export function declareEstate(): Estate {
     config,
     credentials: { privateKey: secrets.getSecret("sshPrivateKey") },
     hfToken: secrets.getSecret("hfToken"),
+    telegramBotToken: secrets.getSecret("telegramBotToken"),
     offsiteKeys: { accessKeyId: secrets.getSecret("offsiteAccessKeyId"), secretAccessKey: secrets.getSecret("offsiteSecretAccessKey") },
   });
 }

@@ -86,7 +86,7 @@ export class Edge extends pulumi.ComponentResource {
         name: `infernus-${edge.name}`,
         dropletIds: [droplet.id.apply(Number)],
         inboundRules: [
-          ...openings.map((o) => ({ protocol: o.protocol, portRange: String(o.port), sourceAddresses: o.from ? [...o.from] : ANYWHERE })),
+          ...openings.filter((o) => !o.internal).map((o) => ({ protocol: o.protocol, portRange: String(o.port), sourceAddresses: o.from ? [...o.from] : ANYWHERE })),
           { protocol: "icmp", sourceAddresses: ANYWHERE },
         ],
         outboundRules: [

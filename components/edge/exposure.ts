@@ -4,6 +4,7 @@
  */
 import type { EstateConfig } from "../config/schema";
 import type { FirewallPolicy, Opening } from "../host/firewall";
+import { PORTS } from "../monitoring/files";
 
 export function edgeOpenings(config: EstateConfig): Opening[] {
   const edge = config.edge;
@@ -13,6 +14,12 @@ export function edgeOpenings(config: EstateConfig): Opening[] {
     { protocol: "tcp", port: config.gateway.port, comment: "API gateway (HTTPS)" },
     ...(edge.domain ? [{ protocol: "tcp" as const, port: 80, comment: "Let's Encrypt HTTP-01 challenge" }] : []),
     { protocol: "tcp", port: sshPort, from: edge.adminCidrs, comment: "SSH from adminCidrs" },
+    ...(config.monitoring
+      ? [
+          { protocol: "tcp" as const, port: PORTS.prometheus, from: [config.tunnel.cidr], comment: "Prometheus, over the tunnel", internal: true },
+          { protocol: "tcp" as const, port: PORTS.alertmanager, from: [config.tunnel.cidr], comment: "Alertmanager, over the tunnel", internal: true },
+        ]
+      : []),
   ];
 }
 

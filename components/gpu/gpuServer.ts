@@ -9,7 +9,10 @@ import type { OffsiteConfig, ServerConfig, ServingConfig, TunnelConfig } from ".
 import { harden } from "../host/hardening";
 import { RemoteHost, type Connection } from "../host/remoteHost";
 import type { WireGuard } from "../network/wireguard";
+import { PORTS } from "../monitoring/files";
+import { installExporters } from "../monitoring/monitoring";
 import { Ups } from "../power/ups";
+import { SERVING_PATHS } from "../serving/files";
 import type { ServingPlan } from "../serving/planner";
 import { LLAMA_SWAP_UNIT, Serving } from "../serving/serving";
 import type { OffsiteTarget } from "../storage/offsiteTarget";
@@ -40,6 +43,8 @@ export interface GpuServerArgs {
   readonly configPath: string;
   /** The encrypted offsite copy of its irreplaceable datasets. */
   readonly offsite?: { readonly config: OffsiteConfig; readonly target: OffsiteTarget };
+  /** The edge's tunnel address when it monitors this server: node_exporter opens to it alone. */
+  readonly monitoredFrom?: string;
 }
 
 
@@ -100,6 +105,7 @@ export class GpuServer extends pulumi.ComponentResource {
         openings: [
           { protocol: "tcp", port: server.ssh.port, from: tunnelAndLan, comment: "SSH from the tunnel and the LAN" },
           { protocol: "tcp", port: args.servingPort, from: server.serveLan ? tunnelAndLan : [args.tunnelConfig.cidr], comment: "models, for the gateway" },
+          ...(args.monitoredFrom ? [{ protocol: "tcp" as const, port: PORTS.nodeExporter, from: [args.monitoredFrom], comment: "metrics, for Prometheus on the edge" }] : []),
         ],
         forwards: [],
       },
@@ -125,6 +131,14 @@ export class GpuServer extends pulumi.ComponentResource {
     this.plan = serving.plan;
     if (server.ups) {
       new Ups(`${name}-ups`, { host: this.host, server, serving: args.serving, drainServices: server.models.length > 0 ? [LLAMA_SWAP_UNIT] : [] }, { parent: this });
+    }
+    if (args.monitoredFrom) {
+      installExporters(this.host, `${args.tunnelAddress}:${PORTS.nodeExporter}`, {
+        gpu: nvidiaGpus(server).length > 0,
+        ups: server.ups?.name,
+        datasets: this.storageSummary.datasets.filter((d) => d.snapshots !== "none").map((d) => d.name),
+        modelsList: server.models.length > 0 ? SERVING_PATHS.modelsList : undefined,
+      });
     }
     this.registerOutputs({ gpuInventory: this.gpuInventory });
   }

@@ -10,6 +10,8 @@ export interface Opening {
   /** Source networks (IPv4 CIDRs); any source when absent. */
   readonly from?: readonly string[];
   readonly comment: string;
+  /** Reachable only through the tunnel: the host firewall admits it, a cloud firewall need not. */
+  readonly internal?: boolean;
 }
 
 export interface ForwardPath {
