@@ -1,0 +1,69 @@
+/** Monitoring under mocks: what is scraped, what is secret, what the edge exposes. */
+import * as pulumi from "@pulumi/pulumi";
+import { load } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { resolve } from "../../render/runtime";
+import { runEstate, stackObject } from "../helpers";
+
+const monitored = { ...stackObject("singapore"), monitoring: { telegramChatId: "-1001234567890" }, telegramBotToken: "123456:stand-in-bot-token" };
+
+async function edgeFile(config: Record<string, unknown>, step: string, file: string) {
+  const { result } = await runEstate(config);
+  const files = (await resolve(result.edge.host.steps.find((s) => s.name === step)!.files)).value;
+  return files.find((f) => f.path === file)!;
+}
+
+describe("monitoring under mocks", () => {
+  it("scrapes the edge and every server through the tunnel, and probes the public gateway", async () => {
+    const prometheus = load((await edgeFile(monitored, "monitoring", "/etc/prometheus/prometheus.yml")).content) as { scrape_configs: { job_name: string; static_configs: { targets: string[]; labels?: { server: string } }[] }[] };
+    const node = prometheus.scrape_configs.find((j) => j.job_name === "node")!;
+    expect(node.static_configs).toEqual([
+      { targets: ["127.0.0.1:9100"], labels: { server: "edge" } },
+      { targets: ["10.66.0.135:9100"], labels: { server: "gpu1" } },
+    ]);
+    expect(prometheus.scrape_configs.find((j) => j.job_name === "gateway")!.static_configs[0].targets[0]).toMatch(/^https:\/\/203\.0\.113\.\d+\/healthz$/);
+  });
+
+  it("keeps the bot token secret, in a 0640 file only", async () => {
+    const { result, resources } = await runEstate(monitored);
+    expect(resources.find((r) => r.name === "edge-monitoring")!.secretInputs).toContain("stdin");
+    const file = await edgeFile(monitored, "monitoring", "/etc/prometheus/alertmanager.yml");
+    expect(file.mode).toBe("0640");
+    expect(file.content).toContain("bot_token: 123456:stand-in-bot-token");
+    for (const step of result.hosts.flatMap((h) => h.steps).filter((s) => s.name !== "monitoring")) {
+      expect((await resolve(step.stdin)).value).not.toContain("stand-in-bot-token");
+    }
+    expect(await pulumi.isSecret(result.edge.host.steps.find((s) => s.name === "monitoring")!.stdin)).toBe(true);
+  });
+
+  it("asks for the bot token when monitoring is on", async () => {
+    const { telegramBotToken: _, ...withoutToken } = monitored;
+    await expect(runEstate(withoutToken)).rejects.toThrow(/pulumi config set --secret infernus:telegramBotToken/);
+  });
+
+  it("opens Prometheus and Alertmanager to the tunnel on the edge, never in the cloud firewall", async () => {
+    const { resources } = await runEstate(monitored);
+    const firewall = resources.find((r) => r.type === "digitalocean:index/firewall:Firewall")!.inputs as { inboundRules: { portRange?: string }[] };
+    expect(firewall.inboundRules.map((r) => r.portRange)).not.toContain("9090");
+    const rules = (await edgeFile(monitored, "firewall", "/etc/infernus/firewall.next.nft")).content;
+    expect(rules).toContain('ip saddr { 10.66.0.0/24 } tcp dport 9090 accept comment "Prometheus, over the tunnel"');
+  });
+
+  it("runs node_exporter on each server's tunnel address, open to the edge alone", async () => {
+    const { result } = await runEstate(monitored);
+    const steps = result.servers.gpu1.host.steps;
+    expect(steps.at(-1)!.name).toBe("exporters");
+    const files = (await resolve(steps.at(-1)!.files)).value;
+    expect(files.find((f) => f.path === "/etc/default/prometheus-node-exporter")!.content).toContain("--web.listen-address=10.66.0.135:9100");
+    expect(files.find((f) => f.path === "/etc/infernus/metrics.conf")!.content).toContain("GPU=1\nUPS='apc'\nDATASETS='tank/rag tank/state tank/home'\nMODELS_LIST='/etc/infernus/models.list'");
+    const firewall = (await resolve(steps.find((s) => s.name === "firewall")!.files)).value[0].content;
+    expect(firewall).toContain('ip saddr { 10.66.0.1 } tcp dport 9100 accept comment "metrics, for Prometheus on the edge"');
+  });
+
+  it("exports the URLs (tunnel only) and every alert with its threshold", async () => {
+    const { result } = await runEstate(monitored);
+    expect(result.monitoring!.prometheusUrl).toBe("http://10.66.0.1:9090");
+    expect(result.monitoring!.alertmanagerUrl).toBe("http://10.66.0.1:9093");
+    expect(result.monitoring!.alerts.find((a) => a.alert === "GpuHot")!.expr).toBe("infernus_gpu_temperature_celsius > 85");
+  });
+});
