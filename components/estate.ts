@@ -135,7 +135,7 @@ export class Estate extends pulumi.ComponentResource {
           botToken: args.telegramBotToken,
           servers: [
             { name: edge.name, target: `127.0.0.1:${PORTS.nodeExporter}`, serves: false },
-            ...config.servers.map((s) => ({ name: s.name, target: `${addressOf(s.name)}:${PORTS.nodeExporter}`, serves: s.models.length > 0 })),
+            ...config.servers.map((s) => ({ name: s.name, target: `${addressOf(s.name)}:${PORTS.nodeExporter}`, serves: s.models.length > 0, models: s.models.map((m) => m.name) })),
           ],
           tunnelAddress: plan.peers[0].address,
           healthUrl: pulumi.interpolate`https://${edge.domain ?? this.edge.endpoint}${port}/healthz`,

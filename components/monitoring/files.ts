@@ -32,6 +32,8 @@ export interface ScrapedServer {
   readonly target: string;
   /** Whether it serves models (then llama-swap must be up). */
   readonly serves: boolean;
+  /** The models it serves: each gets an alert of its own. */
+  readonly models?: readonly string[];
 }
 
 export interface PrometheusView {
@@ -79,6 +81,8 @@ interface Rule {
   readonly expr: string;
   readonly for: string;
   readonly severity: "page" | "warning";
+  /** Labels that tell apart rules of one alert (one per model). */
+  readonly labels?: Readonly<Record<string, string>>;
   readonly summary: string;
   /** What it means and what to do; the runbook repeats it. */
   readonly action: string;
@@ -142,14 +146,20 @@ export function alertRules(t: Thresholds, servers: readonly ScrapedServer[]): Ru
           } satisfies Rule,
         ]
       : []),
-    {
-      alert: "ModelWeightsMissing",
-      expr: "infernus_model_weights_complete == 0",
-      for: "6h",
-      severity: "warning",
-      summary: "{{ $labels.model }} on {{ $labels.server }} has no complete weights yet",
-      action: "The download is still running or failing: infernus-models on the server.",
-    },
+    ...servers.flatMap((server) =>
+      (server.models ?? []).map(
+        (model): Rule => ({
+          alert: "ModelUnavailable",
+          // Not reported at all counts too: the metrics stopped, or the model was never set up.
+          expr: `max(infernus_model_weights_complete{server="${server.name}",model="${model}"}) < 1 or absent(infernus_model_weights_complete{server="${server.name}",model="${model}"})`,
+          for: "6h",
+          severity: "warning",
+          labels: { server: server.name, model },
+          summary: `${model} on ${server.name} cannot be served: its weights are not complete`,
+          action: "The download is still running or failing: infernus-models on the server.",
+        }),
+      ),
+    ),
     {
       alert: "GatewayDown",
       expr: 'probe_success{job="gateway"} == 0',
@@ -234,7 +244,7 @@ export function renderRules(t: Thresholds, servers: readonly ScrapedServer[]): s
           alert: r.alert,
           expr: r.expr,
           for: r.for,
-          labels: { severity: r.severity },
+          labels: { severity: r.severity, ...r.labels },
           annotations: { summary: r.summary, action: r.action },
         })),
       },

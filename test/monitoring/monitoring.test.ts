@@ -67,3 +67,11 @@ describe("monitoring under mocks", () => {
     expect(result.monitoring!.alerts.find((a) => a.alert === "GpuHot")!.expr).toBe("infernus_gpu_temperature_celsius > 85");
   });
 });
+
+describe("model alerts", () => {
+  it("give every declared model an alert of its own", async () => {
+    const { result } = await runEstate(monitored);
+    const models = result.monitoring!.alerts.filter((a) => a.alert === "ModelUnavailable").map((a) => /model="([^"]+)"/.exec(a.expr)![1]);
+    expect(models).toEqual(["gpt-oss-120b", "qwen3-coder-30b", "qwen3-embedding-8b"]);
+  });
+});

@@ -11,7 +11,7 @@ import { tool } from "../helpers";
 const thresholds = thresholdsSchema.parse({});
 const servers: ScrapedServer[] = [
   { name: "edge", target: "127.0.0.1:9100", serves: false },
-  { name: "gpu1", target: "10.66.0.135:9100", serves: true },
+  { name: "gpu1", target: "10.66.0.135:9100", serves: true, models: ["gpt-oss-120b", "qwen3-embedding-8b"] },
 ];
 
 function write(dir: string, name: string, content: string): string {
@@ -50,7 +50,7 @@ describe("the alert rules", () => {
     const check = tool("promtool", ["check", "rules", write(dir, "rules.yml", renderRules(thresholds, servers))]);
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
-    expect(check.stdout).toMatch(/SUCCESS: 16 rules found/);
+    expect(check.stdout).toMatch(/SUCCESS: 17 rules found/);
   });
 
   it("fire as intended in promtool test rules (real tool)", () => {
