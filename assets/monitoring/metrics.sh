@@ -13,6 +13,11 @@ GPU=0 UPS='' DATASETS='' MODELS_LIST='' WG=''
 [[ -r $conf ]] && . "$conf"
 mkdir -p "$dir"
 
+# Prints the HELP and TYPE lines of a metric.
+describe() {
+  printf '# HELP %s %s\n# TYPE %s %s\n' "$1" "$3" "$1" "$2"
+}
+
 # Writes stdin to DIR/NAME.prom in one rename, so node_exporter never reads half a file.
 publish() {
   cat >"$dir/$1.prom.tmp" && mv "$dir/$1.prom.tmp" "$dir/$1.prom"
@@ -20,23 +25,30 @@ publish() {
 
 if [[ $GPU == 1 ]]; then
   {
-    echo "# TYPE infernus_gpu_temperature_celsius gauge"
-    echo "# TYPE infernus_gpu_power_watts gauge"
-    echo "# TYPE infernus_gpu_memory_used_bytes gauge"
-    echo "# TYPE infernus_gpu_thermal_throttle gauge"
-    echo "# TYPE infernus_gpu_ecc_uncorrected_errors_total counter"
     index=0
     while IFS=, read -r temperature power memory reasons ecc; do
       reasons=${reasons// /}
       # Event reasons 0x20 (software thermal), 0x40 (hardware thermal), 0x80 (power brake).
       throttle=$(((reasons & 0xE0) != 0 ? 1 : 0))
-      printf 'infernus_gpu_temperature_celsius{gpu="%s"} %s\n' "$index" "${temperature// /}"
-      printf 'infernus_gpu_power_watts{gpu="%s"} %s\n' "$index" "${power// /}"
-      printf 'infernus_gpu_memory_used_bytes{gpu="%s"} %s\n' "$index" "$((${memory// /} * 1048576))"
-      printf 'infernus_gpu_thermal_throttle{gpu="%s"} %s\n' "$index" "$throttle"
-      [[ ${ecc// /} =~ ^[0-9]+$ ]] && printf 'infernus_gpu_ecc_uncorrected_errors_total{gpu="%s"} %s\n' "$index" "${ecc// /}"
+      printf 'infernus_gpu_temperature_celsius{gpu="%s"} %s\n' "$index" "${temperature// /}" >>"$dir/gpu.temperature"
+      printf 'infernus_gpu_power_watts{gpu="%s"} %s\n' "$index" "${power// /}" >>"$dir/gpu.power"
+      printf 'infernus_gpu_memory_used_bytes{gpu="%s"} %s\n' "$index" "$((${memory// /} * 1048576))" >>"$dir/gpu.memory"
+      printf 'infernus_gpu_thermal_throttle{gpu="%s"} %s\n' "$index" "$throttle" >>"$dir/gpu.throttle"
+      [[ ${ecc// /} =~ ^[0-9]+$ ]] && printf 'infernus_gpu_ecc_uncorrected_errors_total{gpu="%s"} %s\n' "$index" "${ecc// /}" >>"$dir/gpu.ecc"
       index=$((index + 1))
     done < <(nvidia-smi --query-gpu=temperature.gpu,power.draw,memory.used,clocks_event_reasons.active,ecc.errors.uncorrected.volatile.total --format=csv,noheader,nounits 2>/dev/null)
+    # Each metric's samples together, under its HELP and TYPE.
+    describe infernus_gpu_temperature_celsius gauge "GPU core temperature."
+    cat "$dir/gpu.temperature" 2>/dev/null
+    describe infernus_gpu_power_watts gauge "GPU power draw."
+    cat "$dir/gpu.power" 2>/dev/null
+    describe infernus_gpu_memory_used_bytes gauge "GPU memory in use."
+    cat "$dir/gpu.memory" 2>/dev/null
+    describe infernus_gpu_thermal_throttle gauge "1 while the GPU slows down for heat or a power brake."
+    cat "$dir/gpu.throttle" 2>/dev/null
+    describe infernus_gpu_ecc_uncorrected_errors_total counter "Uncorrected ECC errors since the driver loaded."
+    cat "$dir/gpu.ecc" 2>/dev/null
+    rm -f "$dir"/gpu.temperature "$dir"/gpu.power "$dir"/gpu.memory "$dir"/gpu.throttle "$dir"/gpu.ecc
   } | publish gpu
 fi
 
@@ -46,17 +58,20 @@ if [[ -n $UPS ]]; then
   [[ $status == *"Data stale"* || $status == *"Error"* ]] && stale=1
   charge=$(upsc "$UPS@localhost" battery.charge 2>/dev/null || echo NaN)
   {
-    echo "# TYPE infernus_ups_on_battery gauge"
+    describe infernus_ups_on_battery gauge "1 while the UPS runs on battery."
     printf 'infernus_ups_on_battery{ups="%s"} %s\n' "$UPS" "$([[ $stale == 0 && " $status " == *" OB "* ]] && echo 1 || echo 0)"
+    describe infernus_ups_low_battery gauge "1 when the UPS reports a low battery."
     printf 'infernus_ups_low_battery{ups="%s"} %s\n' "$UPS" "$([[ $stale == 0 && " $status " == *" LB "* ]] && echo 1 || echo 0)"
+    describe infernus_ups_data_stale gauge "1 when NUT has no fresh data from the UPS."
     printf 'infernus_ups_data_stale{ups="%s"} %s\n' "$UPS" "$stale"
+    describe infernus_ups_battery_charge_percent gauge "Battery charge."
     printf 'infernus_ups_battery_charge_percent{ups="%s"} %s\n' "$UPS" "$charge"
   } | publish ups
 fi
 
 if [[ -n $DATASETS ]]; then
   {
-    echo "# TYPE infernus_zfs_latest_snapshot_timestamp_seconds gauge"
+    describe infernus_zfs_latest_snapshot_timestamp_seconds gauge "Creation time of the newest snapshot."
     for dataset in $DATASETS; do
       newest=$(zfs list -H -p -t snapshot -o creation -s creation "$dataset" 2>/dev/null | tail -1)
       printf 'infernus_zfs_latest_snapshot_timestamp_seconds{dataset="%s"} %s\n' "$dataset" "${newest:-0}"
@@ -66,7 +81,7 @@ fi
 
 if [[ -n $MODELS_LIST && -r $MODELS_LIST ]]; then
   {
-    echo "# TYPE infernus_model_weights_complete gauge"
+    describe infernus_model_weights_complete gauge "1 when the model's weights are fully downloaded."
     while read -r name _repo _bytes modeldir; do
       [[ -n $name ]] || continue
       printf 'infernus_model_weights_complete{model="%s"} %s\n' "$name" "$([[ -e $modeldir/.infernus-complete ]] && echo 1 || echo 0)"
@@ -77,7 +92,7 @@ fi
 if [[ -n $WG ]]; then
   now=$(date +%s)
   {
-    echo "# TYPE infernus_wireguard_handshake_age_seconds gauge"
+    describe infernus_wireguard_handshake_age_seconds gauge "Seconds since the peer's latest handshake."
     while read -r key latest; do
       peer=$(grep -B3 -F "PublicKey = $key" "$root/etc/wireguard/$WG.conf" 2>/dev/null | sed -n 's/^# \([a-z0-9-]*\) .*/\1/p' | tail -1)
       # Never shaken hands: as old as the epoch, so it alerts.
