@@ -3,12 +3,13 @@
 # GPUs (nvidia-smi), the UPS (upsc, with staleness), the newest snapshot per dataset, model weights,
 # and WireGuard handshakes. What to read comes from /etc/infernus/metrics.conf:
 #   GPU=1  UPS=apc  DATASETS="tank/rag tank/state"  MODELS_LIST=/etc/infernus/models.list  WG=wg0
+#   AUDIT_LOG=/var/log/infernus/gateway-audit.log
 #   usage: infernus-metrics DIR
 set -uo pipefail
 dir=${1:?usage: infernus-metrics DIR}
 conf=${INFERNUS_METRICS_CONF:-/etc/infernus/metrics.conf}
 root=${INFERNUS_ROOT:-}
-GPU=0 UPS='' DATASETS='' MODELS_LIST='' WG=''
+GPU=0 UPS='' DATASETS='' MODELS_LIST='' WG='' AUDIT_LOG=''
 # shellcheck source=/dev/null
 [[ -r $conf ]] && . "$conf"
 mkdir -p "$dir"
@@ -57,6 +58,7 @@ if [[ -n $UPS ]]; then
   stale=0
   [[ $status == *"Data stale"* || $status == *"Error"* ]] && stale=1
   charge=$(upsc "$UPS@localhost" battery.charge 2>/dev/null || echo NaN)
+  load=$(upsc "$UPS@localhost" ups.load 2>/dev/null || echo NaN)
   {
     describe infernus_ups_on_battery gauge "1 while the UPS runs on battery."
     printf 'infernus_ups_on_battery{ups="%s"} %s\n' "$UPS" "$([[ $stale == 0 && " $status " == *" OB "* ]] && echo 1 || echo 0)"
@@ -66,6 +68,8 @@ if [[ -n $UPS ]]; then
     printf 'infernus_ups_data_stale{ups="%s"} %s\n' "$UPS" "$stale"
     describe infernus_ups_battery_charge_percent gauge "Battery charge."
     printf 'infernus_ups_battery_charge_percent{ups="%s"} %s\n' "$UPS" "$charge"
+    describe infernus_ups_load_percent gauge "Load on the UPS."
+    printf 'infernus_ups_load_percent{ups="%s"} %s\n' "$UPS" "$load"
   } | publish ups
 fi
 
@@ -99,4 +103,14 @@ if [[ -n $WG ]]; then
       printf 'infernus_wireguard_handshake_age_seconds{peer="%s"} %s\n' "${peer:-$key}" "$((now - latest))"
     done < <(wg show "$WG" latest-handshakes 2>/dev/null)
   } | publish wireguard
+fi
+
+if [[ -n $AUDIT_LOG && -r $AUDIT_LOG ]]; then
+  # Counts since the log was last rotated: a counter that resets, which rate() understands.
+  {
+    describe infernus_gateway_requests_total counter "Gateway requests by status class, from the audit log."
+    for class in 2 3 4 5; do
+      printf 'infernus_gateway_requests_total{class="%sxx"} %s\n' "$class" "$(grep -c "\"status\":${class}[0-9][0-9]," "$AUDIT_LOG")"
+    done
+  } | publish gateway
 fi

@@ -169,6 +169,14 @@ export function alertRules(t: Thresholds, servers: readonly ScrapedServer[]): Ru
       action: "systemctl status nginx on the edge; the cloud firewall and the reserved IP.",
     },
     {
+      alert: "GatewayErrors",
+      expr: `100 * sum by (server) (rate(infernus_gateway_requests_total{class="5xx"}[5m])) / sum by (server) (rate(infernus_gateway_requests_total[5m])) > ${t.gateway5xxPercent}`,
+      for: "5m",
+      severity: "warning",
+      summary: "{{ $value | humanize }}% of the gateway's answers are server errors",
+      action: "The model servers fail or are unreachable: the ModelServingDown and ServerDown alerts, journalctl -u infernus-llama-swap.",
+    },
+    {
       alert: "CertificateExpiring",
       expr: `probe_ssl_earliest_cert_expiry{job="gateway"} - time() < ${t.certificateExpiryDays} * 86400`,
       for: "1h",

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/schema";
 import type { RemoteHost, StepFile } from "../host/remoteHost";
 import { asset } from "../host/stdin";
+import { GATEWAY_PATHS } from "../gateway/nginx";
 import {
   alertRules,
   MONITORING_PATHS,
@@ -26,6 +27,7 @@ export interface MetricsSources {
   readonly datasets?: readonly string[];
   readonly modelsList?: string;
   readonly wireguard?: string;
+  readonly auditLog?: string;
 }
 
 export function renderMetricsConf(sources: MetricsSources): string {
@@ -36,6 +38,7 @@ export function renderMetricsConf(sources: MetricsSources): string {
     `DATASETS='${(sources.datasets ?? []).join(" ")}'`,
     `MODELS_LIST='${sources.modelsList ?? ""}'`,
     `WG='${sources.wireguard ?? ""}'`,
+    `AUDIT_LOG='${sources.auditLog ?? ""}'`,
     "",
   ].join("\n");
 }
@@ -87,7 +90,7 @@ export class Monitoring extends pulumi.ComponentResource {
     this.alertmanagerUrl = `http://${tunnelAddress}:${PORTS.alertmanager}`;
     this.alerts = alertRules(config.thresholds, args.servers).map((r) => ({ alert: r.alert, severity: r.severity, expr: r.expr, summary: r.summary }));
 
-    installExporters(args.host, `127.0.0.1:${PORTS.nodeExporter}`, { wireguard: args.wireguardInterface });
+    installExporters(args.host, `127.0.0.1:${PORTS.nodeExporter}`, { wireguard: args.wireguardInterface, auditLog: GATEWAY_PATHS.auditLog });
     const prometheus = pulumi.output(args.healthUrl).apply((healthUrl) => renderPrometheusConfig({ servers: args.servers, healthUrl, listen }));
     args.host.step("monitoring", {
       script: "monitoring/prometheus.sh",

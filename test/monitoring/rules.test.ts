@@ -50,7 +50,7 @@ describe("the alert rules", () => {
     const check = tool("promtool", ["check", "rules", write(dir, "rules.yml", renderRules(thresholds, servers))]);
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
-    expect(check.stdout).toMatch(/SUCCESS: 17 rules found/);
+    expect(check.stdout).toMatch(/SUCCESS: 18 rules found/);
   });
 
   it("fire as intended in promtool test rules (real tool)", () => {
@@ -66,6 +66,14 @@ describe("the alert rules", () => {
       { name: "ups on battery", series: { 'infernus_ups_on_battery{ups="apc",server="gpu1"}': "0 0 1 1" }, at: "2m", alert: "UpsOnBattery", fires: [{ severity: "page", ups: "apc", server: "gpu1" }], summary: "the UPS of gpu1 runs on battery (apc)" },
       { name: "pool degraded", series: { 'node_zfs_zpool_state{state="online",zpool="tank",server="gpu1"}': "1 0 0 0", 'node_zfs_zpool_state{state="degraded",zpool="tank",server="gpu1"}': "0 1 1 1" }, at: "3m", alert: "ZfsPoolNotOnline", fires: [{ severity: "page", state: "online", zpool: "tank", server: "gpu1" }], summary: "ZFS pool tank on gpu1 is not ONLINE" },
       { name: "snapshot too old", series: { 'infernus_zfs_latest_snapshot_timestamp_seconds{dataset="tank/rag",server="gpu1"}': "0+0x200" }, at: "140m", alert: "SnapshotTooOld", fires: [{ severity: "warning", dataset: "tank/rag", server: "gpu1" }], summary: "the newest snapshot of tank/rag on gpu1 is 2h 20m 0s old" },
+      {
+        name: "gateway errors",
+        series: { 'infernus_gateway_requests_total{class="5xx",server="edge"}': "0+10x20", 'infernus_gateway_requests_total{class="2xx",server="edge"}': "0+90x20" },
+        at: "15m",
+        alert: "GatewayErrors",
+        fires: [{ severity: "warning", server: "edge" }],
+        summary: "10% of the gateway's answers are server errors",
+      },
       { name: "snapshot fresh", series: { 'infernus_zfs_latest_snapshot_timestamp_seconds{dataset="tank/rag",server="gpu1"}': "0+60x200" }, at: "140m", alert: "SnapshotTooOld", fires: [] },
     ];
     const tests = write(dir, "tests.yml", dump({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests: cases.map(ruleTest) }));
