@@ -185,6 +185,19 @@ export class ProgramFailed extends Error {
  * A program that throws rejects with ProgramFailed.
  */
 export async function runUnderMocks<T>(program: () => T | Promise<T>, options: RunOptions): Promise<RunResult<T>> {
+  // Pulumi's runtime is process-wide: two programs at once would record each other's resources.
+  if (running) throw new Error("runUnderMocks: one program at a time; await the previous run first");
+  running = true;
+  try {
+    return await run(program, options);
+  } finally {
+    running = false;
+  }
+}
+
+let running = false;
+
+async function run<T>(program: () => T | Promise<T>, options: RunOptions): Promise<RunResult<T>> {
   const project = options.project ?? "infernus";
   const recorded: RecordedResource[] = [];
   const standIns = new Map<string, string[]>();
