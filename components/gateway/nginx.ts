@@ -4,6 +4,7 @@
  * a JSON audit log that names the user, never the key. Pure: the same input gives the same bytes.
  */
 import type { ApiKeyConfig, GatewayConfig } from "../config/schema";
+import { HEADER } from "../header";
 
 /** The OpenAI-compatible paths the gateway forwards; everything else is 404. */
 export const FORWARDED_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models"] as const;
@@ -30,8 +31,6 @@ export interface GatewayView {
   /** Where files live; tests point them into a scratch folder. */
   readonly paths?: typeof GATEWAY_PATHS;
 }
-
-const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
 
 function openAiError(message: string, type: string, code: string): string {
   // nginx single-quoted string: the JSON holds no single quote.

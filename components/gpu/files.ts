@@ -1,8 +1,7 @@
 /** The GPU server's rendered files. Pure: the same config gives the same bytes. */
 import type { ServerConfig } from "../config/schema";
 import { gpuSpecOf } from "./catalogue";
-
-const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
+import { HEADER } from "../header";
 
 export const GPU_PATHS = {
   sysctl: "/etc/sysctl.d/60-infernus-gpu.conf",

@@ -3,6 +3,7 @@
  * forwarding but for declared paths. It lives in its own table (`inet infernus`), replaced whole on
  * each apply, so tables of other programs (wg-quick's NAT, a container runtime) are left alone.
  */
+import { HEADER } from "../header";
 
 export interface Opening {
   readonly protocol: "tcp" | "udp";
@@ -35,8 +36,6 @@ export const FIREWALL_PATHS = {
   active: "/etc/infernus/firewall.nft",
   nftablesConf: "/etc/nftables.conf",
 } as const;
-
-const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
 
 function comment(text: string): string {
   return `comment "${text.replace(/"/g, "'")}"`;

@@ -7,8 +7,7 @@
 import { FIREWALL_PATHS, renderFirewall, renderNftablesConf, type FirewallPolicy } from "./firewall";
 import type { RemoteHost, Step } from "./remoteHost";
 import { sha256 } from "./stdin";
-
-const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
+import { HEADER } from "../header";
 
 /** Seconds before an unconfirmed ruleset is rolled back. */
 export const FIREWALL_ROLLBACK_SECONDS = 120;

@@ -4,8 +4,8 @@
  */
 import { dump } from "js-yaml";
 import type { MonitoringConfig } from "../config/schema";
+import { HEADER } from "../header";
 
-const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
 const yaml = (value: unknown) => `${HEADER}\n${dump(value, { lineWidth: -1, noRefs: true, sortKeys: false })}`;
 
 export const MONITORING_PATHS = {

@@ -7,6 +7,7 @@ import type { MonitoringConfig } from "../config/schema";
 import type { RemoteHost, StepFile } from "../host/remoteHost";
 import { asset } from "../host/stdin";
 import { GATEWAY_PATHS } from "../gateway/nginx";
+import { HEADER } from "../header";
 import {
   alertRules,
   MONITORING_PATHS,
@@ -32,7 +33,7 @@ export interface MetricsSources {
 
 export function renderMetricsConf(sources: MetricsSources): string {
   return [
-    "# Rendered by infernus from the stack config: edit the stack file, not this file.",
+    HEADER,
     `GPU=${sources.gpu ? 1 : 0}`,
     `UPS='${sources.ups ?? ""}'`,
     `DATASETS='${(sources.datasets ?? []).join(" ")}'`,

@@ -4,6 +4,7 @@
  */
 import type { TunnelConfig } from "../config/schema";
 import type { PeerRole } from "./addressPlan";
+import { HEADER } from "../header";
 
 /** What a config says about one peer. Keys are base64; private and preshared keys are secrets. */
 export interface PeerKeys {
@@ -15,8 +16,6 @@ export interface PeerKeys {
   readonly presharedKey?: string;
   readonly fullTunnel?: boolean;
 }
-
-const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
 
 export function prefixOf(cidr: string): string {
   return cidr.split("/")[1];

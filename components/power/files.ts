@@ -4,8 +4,7 @@
  * BIOS then boots the server). Pure renderers; the monitor password is a secret.
  */
 import type { UpsConfig } from "../config/schema";
-
-const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
+import { HEADER } from "../header";
 
 export const POWER_PATHS = {
   nutConf: "/etc/nut/nut.conf",

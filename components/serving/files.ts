@@ -7,8 +7,7 @@ import { dump } from "js-yaml";
 import type { ModelConfig, ServingConfig } from "../config/schema";
 import { MODEL_CATALOGUE } from "./catalogue";
 import type { PlannedModel, ServingPlan } from "./planner";
-
-const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
+import { HEADER } from "../header";
 
 export const SERVING_PATHS = {
   venv: "/opt/infernus/vllm",

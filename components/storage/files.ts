@@ -1,7 +1,6 @@
 /** ZFS pools, datasets, the ARC ceiling, and sanoid/syncoid for one server. Pure renderers. */
 import type { PoolConfig, ServerConfig } from "../config/schema";
-
-const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
+import { HEADER } from "../header";
 
 export const STORAGE_PATHS = {
   zfsModprobe: "/etc/modprobe.d/zfs.conf",

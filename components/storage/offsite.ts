@@ -5,8 +5,7 @@
  */
 import { createCipheriv, createHash } from "node:crypto";
 import type { OffsiteConfig } from "../config/schema";
-
-const HEADER = "# Rendered by infernus from the stack config: edit the stack file, not this file.";
+import { HEADER } from "../header";
 
 export const OFFSITE_PATHS = {
   rcloneConf: "/etc/infernus/rclone.conf",
