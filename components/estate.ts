@@ -64,6 +64,7 @@ export class Estate extends pulumi.ComponentResource {
     const plan = planAddresses(config.tunnel.cidr, peerRequests(config));
     if (plan.problems.length > 0) throw new Error(`address plan: ${plan.problems.map((p) => p.message).join("; ")}`);
     const addressOf = (peer: string) => plan.peers.find((p) => p.name === peer)!.address;
+    const edgeAddress = addressOf(config.edge.name);
     this.tunnel = new WireGuard(
       `${name}-tunnel`,
       { tunnel: config.tunnel, peers: plan.peers.map((p) => ({ ...p, fullTunnel: fullTunnel.has(p.name) })), hubEndpoint: this.edge.endpoint },
@@ -93,7 +94,7 @@ export class Estate extends pulumi.ComponentResource {
             upstreamKey,
             hfToken: args.hfToken,
             offsite: this.offsite && config.offsite ? { config: config.offsite, target: this.offsite } : undefined,
-            monitoredFrom: config.monitoring ? plan.peers[0].address : undefined,
+            monitoredFrom: config.monitoring ? edgeAddress : undefined,
             configPath: `servers[${config.servers.indexOf(server)}]`,
           },
           { parent: this },
@@ -110,7 +111,7 @@ export class Estate extends pulumi.ComponentResource {
         apiKeys: config.apiKeys,
         upstreams: config.servers.map((s) => `${addressOf(s.name)}:${config.gateway.upstreamPort}`),
         publicHost: edge.domain ?? this.edge.endpoint,
-        tunnelAddress: plan.peers[0].address,
+        tunnelAddress: edgeAddress,
         upstreamKey,
         acme: edge.domain && edge.acmeEmail ? { domain: edge.domain, email: edge.acmeEmail } : undefined,
       },
@@ -126,7 +127,6 @@ export class Estate extends pulumi.ComponentResource {
       if (!args.telegramBotToken) {
         throw new pulumi.RunError("infernus: monitoring sends alerts through a Telegram bot: pulumi config set --secret infernus:telegramBotToken <token from @BotFather>");
       }
-      const port = config.gateway.port === 443 ? "" : `:${config.gateway.port}`;
       this.monitoring = new Monitoring(
         `${name}-monitoring`,
         {
@@ -137,8 +137,8 @@ export class Estate extends pulumi.ComponentResource {
             { name: edge.name, target: `127.0.0.1:${PORTS.nodeExporter}`, serves: false },
             ...config.servers.map((s) => ({ name: s.name, target: `${addressOf(s.name)}:${PORTS.nodeExporter}`, serves: s.models.length > 0, models: s.models.map((m) => m.name) })),
           ],
-          tunnelAddress: plan.peers[0].address,
-          healthUrl: pulumi.interpolate`https://${edge.domain ?? this.edge.endpoint}${port}/healthz`,
+          tunnelAddress: edgeAddress,
+          healthUrl: this.gateway.healthUrl,
           caFile: edge.domain ? undefined : GATEWAY_PATHS.caCertificate,
           wireguardInterface: config.tunnel.interface,
         },

@@ -30,6 +30,8 @@ const DAY = 24;
 export class Gateway extends pulumi.ComponentResource {
   /** `https://host[:port]/v1`, what OpenAI clients take as their base URL. */
   public readonly baseUrl: pulumi.Output<string>;
+  /** `https://host[:port]/healthz`, answered without a key. */
+  public readonly healthUrl: pulumi.Output<string>;
   /** The private CA's certificate for clients to trust; absent with Let's Encrypt. */
   public readonly caCertificate?: pulumi.Output<string>;
   /** Each user's key, secret. */
@@ -42,6 +44,7 @@ export class Gateway extends pulumi.ComponentResource {
     this.acme = args.acme;
     const port = args.gateway.port === 443 ? "" : `:${args.gateway.port}`;
     this.baseUrl = pulumi.interpolate`https://${args.publicHost}${port}/v1`;
+    this.healthUrl = pulumi.interpolate`https://${args.publicHost}${port}/healthz`;
 
     this.apiKeys = Object.fromEntries(
       args.apiKeys.map((key) => {

@@ -4,6 +4,7 @@
  * never renumbers the others, and a server keeps its address when it moves to new hardware.
  */
 import { createHash } from "node:crypto";
+import type { Problem } from "../config/problems";
 import { blockSize, formatCidr, formatIpv4, parseCidr, parseIpv4, usableHosts, type Cidr } from "./ip";
 
 export type PeerRole = "edge" | "server" | "client";
@@ -23,16 +24,10 @@ export interface PlannedPeer {
   readonly address: string;
 }
 
-export interface AddressProblem {
-  readonly path: string;
-  readonly value: unknown;
-  readonly message: string;
-}
-
 export interface AddressPlan {
   /** Every peer, the edge first, then servers and clients in config order. */
   readonly peers: readonly PlannedPeer[];
-  readonly problems: readonly AddressProblem[];
+  readonly problems: readonly Problem[];
 }
 
 /** The address a name maps to: a slot among the hosts after the edge's, from sha256 of the name. */
@@ -45,7 +40,7 @@ export function derivedAddress(cidr: Cidr, name: string): number {
 export function planAddresses(tunnelCidr: string, requests: readonly PeerRequest[]): AddressPlan {
   const cidr = parseCidr(tunnelCidr);
   if (!cidr) throw new Error(`planAddresses: ${tunnelCidr} is not a network (the schema should have refused it)`);
-  const problems: AddressProblem[] = [];
+  const problems: Problem[] = [];
   const hosts = usableHosts(cidr);
   if (hosts < requests.length) {
     const counts = (["edge", "server", "client"] as const).map((role) => `${requests.filter((r) => r.role === role).length} ${role}s`);

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import type { ServerConfig, ServingConfig } from "../config/schema";
 import type { RemoteHost } from "../host/remoteHost";
 import { asset } from "../host/stdin";
-import { datasetsOf } from "../storage/files";
+import { irreplaceableDatasets } from "../storage/files";
 import { POWER_PATHS, renderDrainConf, renderNutConf, renderUpsConf, renderUpsdConf, renderUpsdUsers, renderUpsmonConf } from "./files";
 
 export interface UpsArgs {
@@ -24,7 +24,7 @@ export class Ups extends pulumi.ComponentResource {
     const ups = server.ups;
     if (!ups) throw new Error(`Ups: ${server.name} declares no UPS`);
     const password = pulumi.secret(new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this }).result);
-    const irreplaceable = datasetsOf(server, args.serving.modelsDir).filter((d) => d.irreplaceable).map((d) => d.name);
+    const irreplaceable = irreplaceableDatasets(server, args.serving.modelsDir).map((d) => d.name);
     args.host.step("ups", {
       script: "power/nut.sh",
       params: { UPS: ups.name },

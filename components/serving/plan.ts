@@ -3,10 +3,11 @@ import type { ServerConfig } from "../config/schema";
 import { gpuSpecOf } from "../gpu/catalogue";
 import { nvidiaGpus } from "../gpu/files";
 import { MODEL_CATALOGUE } from "./catalogue";
-import { planServing, type PlanProblem, type PlannerModel, type ServingPlan } from "./planner";
+import type { Problem } from "../config/problems";
+import { planServing, type PlannerModel, type ServingPlan } from "./planner";
 
 export function servingPlan(server: ServerConfig, serverPath: string): ServingPlan {
-  const unknown: PlanProblem[] = [];
+  const unknown: Problem[] = [];
   const models = server.models.flatMap((model, i): PlannerModel[] => {
     const spec = MODEL_CATALOGUE[model.name];
     const configPath = `${serverPath}.models[${i}]`;

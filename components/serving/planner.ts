@@ -3,6 +3,7 @@
  * card each vLLM process gets (--gpu-memory-utilization is a fraction of the whole card, per
  * process), and how much context that leaves. Pure: numbers in, plan out.
  */
+import type { Problem } from "../config/problems";
 import { kvBytesPerToken, type ModelSpec } from "./catalogue";
 
 /** Co-resident processes on one card stay below this share together (facts.md). */
@@ -42,18 +43,12 @@ export interface PlannedModel {
   readonly fullLengthSequences: number;
 }
 
-export interface PlanProblem {
-  readonly path: string;
-  readonly value: unknown;
-  readonly message: string;
-}
-
 export interface ServingPlan {
   readonly gpus: readonly PlannerGpu[];
   readonly models: readonly PlannedModel[];
   /** Sets of models that can run at once; every model is in at least one. */
   readonly sets: readonly (readonly string[])[];
-  readonly problems: readonly PlanProblem[];
+  readonly problems: readonly Problem[];
 }
 
 const GIB = 2 ** 30;
@@ -97,7 +92,7 @@ export function planServing(gpus: readonly PlannerGpu[], models: readonly Planne
       fullLengthSequences: Math.floor(kvTokens / model.maxModelLen),
     };
   });
-  const overridden = planned.flatMap((p, i): PlanProblem[] => {
+  const overridden = planned.flatMap((p, i): Problem[] => {
     const model = models[i];
     if (model.gpuMemoryUtilization === undefined || p.kvTokens >= model.maxModelLen) return [];
     return [{ path: `${model.configPath}.gpuMemoryUtilization`, value: model.gpuMemoryUtilization, message: `leaves ${gib(model.gpuMemoryUtilization * cardBytes(gpus.find((g) => g.index === p.gpu)!))} GiB, ${model.name} needs ${gib(p.needBytes)} GiB for one ${model.maxModelLen}-token sequence; raise it or remove it` }];
@@ -105,7 +100,7 @@ export function planServing(gpus: readonly PlannerGpu[], models: readonly Planne
   return { gpus, models: planned, sets, problems: overridden };
 }
 
-function tooBig(model: PlannerModel, gpus: readonly PlannerGpu[]): PlanProblem[] {
+function tooBig(model: PlannerModel, gpus: readonly PlannerGpu[]): Problem[] {
   const path = model.configPath;
   if (gpus.length === 0) return [{ path, value: model.name, message: "this server declares no NVIDIA GPU to serve it on" }];
   if (model.maxModelLen > model.spec.maxContext) {

@@ -33,6 +33,11 @@ export function datasetsOf(server: ServerConfig, modelsDir: string): Dataset[] {
   ];
 }
 
+/** The datasets that cannot be downloaded again: replicated, copied offsite, snapshotted before a power-off. */
+export function irreplaceableDatasets(server: ServerConfig, modelsDir: string): Dataset[] {
+  return datasetsOf(server, modelsDir).filter((d) => d.irreplaceable);
+}
+
 export function backupPool(server: ServerConfig): PoolConfig | undefined {
   return server.pools.find((p) => p.role === "backup");
 }
@@ -111,7 +116,7 @@ export function renderSanoidConf(server: ServerConfig, modelsDir: string): strin
 export function renderSyncoidUnits(server: ServerConfig, modelsDir: string): { service: string; timer: string } | undefined {
   const backup = backupPool(server);
   if (!backup) return undefined;
-  const replicated = datasetsOf(server, modelsDir).filter((d) => d.irreplaceable);
+  const replicated = irreplaceableDatasets(server, modelsDir);
   return {
     service: [
       HEADER,

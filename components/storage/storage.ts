@@ -10,6 +10,7 @@ import {
   arcMaxBytes,
   backupPool,
   datasetsOf,
+  irreplaceableDatasets,
   renderDatasetSpec,
   renderPoolSpec,
   renderSanoidConf,
@@ -91,7 +92,7 @@ export class Storage extends pulumi.ComponentResource {
       files: [
         { path: OFFSITE_PATHS.rcloneConf, mode: "0600", content: pulumi.secret(rclone) },
         { path: OFFSITE_PATHS.script, mode: "0755", content: asset("storage/offsite.sh") },
-        { path: OFFSITE_PATHS.datasets, mode: "0644", content: datasetsOf(server, serving.modelsDir).filter((d) => d.irreplaceable).map((d) => `${d.name} ${d.mountpoint}\n`).join("") },
+        { path: OFFSITE_PATHS.datasets, mode: "0644", content: irreplaceableDatasets(server, serving.modelsDir).map((d) => `${d.name} ${d.mountpoint}\n`).join("") },
         { path: OFFSITE_PATHS.service, mode: "0644", content: units.service },
         { path: OFFSITE_PATHS.timer, mode: "0644", content: units.timer },
       ],
