@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # infernus-metrics: writes node_exporter textfile metrics for what node_exporter cannot see: the
-# GPUs (nvidia-smi), the UPS (upsc, with staleness), the newest snapshot per dataset, model weights,
-# and WireGuard handshakes. What to read comes from /etc/infernus/metrics.conf:
+# GPUs (nvidia-smi), the UPS (upsc, with staleness), the newest snapshot per dataset, each model's
+# weights and, while it runs, its vLLM metrics, WireGuard handshakes and the gateway's answers. What to read comes from /etc/infernus/metrics.conf:
 #   GPU=1  UPS=apc  DATASETS="tank/rag tank/state"  MODELS_LIST=/etc/infernus/models.list  WG=wg0
 #   AUDIT_LOG=/var/log/infernus/gateway-audit.log
 #   usage: infernus-metrics DIR
@@ -27,7 +27,7 @@ publish() {
 if [[ $GPU == 1 ]]; then
   {
     index=0
-    while IFS=, read -r temperature power memory reasons ecc; do
+    while IFS=, read -r temperature power memory reasons ecc driver name; do
       reasons=${reasons// /}
       # Event reasons 0x20 (software thermal), 0x40 (hardware thermal), 0x80 (power brake).
       throttle=$(((reasons & 0xE0) != 0 ? 1 : 0))
@@ -35,10 +35,13 @@ if [[ $GPU == 1 ]]; then
       printf 'infernus_gpu_power_watts{gpu="%s"} %s\n' "$index" "${power// /}" >>"$dir/gpu.power"
       printf 'infernus_gpu_memory_used_bytes{gpu="%s"} %s\n' "$index" "$((${memory// /} * 1048576))" >>"$dir/gpu.memory"
       printf 'infernus_gpu_thermal_throttle{gpu="%s"} %s\n' "$index" "$throttle" >>"$dir/gpu.throttle"
+      printf 'infernus_gpu_info{gpu="%s",name="%s",driver="%s"} 1\n' "$index" "${name# }" "${driver// /}" >>"$dir/gpu.info"
       [[ ${ecc// /} =~ ^[0-9]+$ ]] && printf 'infernus_gpu_ecc_uncorrected_errors_total{gpu="%s"} %s\n' "$index" "${ecc// /}" >>"$dir/gpu.ecc"
       index=$((index + 1))
-    done < <(nvidia-smi --query-gpu=temperature.gpu,power.draw,memory.used,clocks_event_reasons.active,ecc.errors.uncorrected.volatile.total --format=csv,noheader,nounits 2>/dev/null)
+    done < <(nvidia-smi --query-gpu=temperature.gpu,power.draw,memory.used,clocks_event_reasons.active,ecc.errors.uncorrected.volatile.total,driver_version,name --format=csv,noheader,nounits 2>/dev/null)
     # Each metric's samples together, under its HELP and TYPE.
+    describe infernus_gpu_info gauge "One per GPU nvidia-smi sees, with its name and driver."
+    cat "$dir/gpu.info" 2>/dev/null
     describe infernus_gpu_temperature_celsius gauge "GPU core temperature."
     cat "$dir/gpu.temperature" 2>/dev/null
     describe infernus_gpu_power_watts gauge "GPU power draw."
@@ -49,7 +52,7 @@ if [[ $GPU == 1 ]]; then
     cat "$dir/gpu.throttle" 2>/dev/null
     describe infernus_gpu_ecc_uncorrected_errors_total counter "Uncorrected ECC errors since the driver loaded."
     cat "$dir/gpu.ecc" 2>/dev/null
-    rm -f "$dir"/gpu.temperature "$dir"/gpu.power "$dir"/gpu.memory "$dir"/gpu.throttle "$dir"/gpu.ecc
+    rm -f "$dir"/gpu.info "$dir"/gpu.temperature "$dir"/gpu.power "$dir"/gpu.memory "$dir"/gpu.throttle "$dir"/gpu.ecc
   } | publish gpu
 fi
 
@@ -83,13 +86,48 @@ if [[ -n $DATASETS ]]; then
   } | publish snapshots
 fi
 
+# vLLM's own figures worth keeping per model: load, queue, KV cache, tokens, latencies. Each family
+# once under its HELP and TYPE, the samples of every running model below it (vLLM labels them
+# with model_name already).
+VLLM_FAMILIES='vllm:(num_requests_running|num_requests_waiting|kv_cache_usage_perc|gpu_cache_usage_perc|num_preemptions|prompt_tokens|generation_tokens|request_success|time_to_first_token_seconds|e2e_request_latency_seconds)(_total)?'
+merge_vllm() {
+  awk -v wanted="^${VLLM_FAMILIES}\$" '
+    /^# (HELP|TYPE) / { family = $3; if (family ~ wanted && !((family, $2) in described)) { described[family, $2] = 1; head[family] = head[family] $0 "\n" } ; if (!(family in seen)) { seen[family] = 1; order[++n] = family } ; next }
+    /^#/ || /^$/ { next }
+    family ~ wanted && $1 !~ /_created(\{|$)/ { body[family] = body[family] $0 "\n" }
+    END { for (i = 1; i <= n; i++) if (order[i] ~ wanted && body[order[i]] != "") printf "%s%s", head[order[i]], body[order[i]] }
+  ' "$@"
+}
+
 if [[ -n $MODELS_LIST && -r $MODELS_LIST ]]; then
+  scraped=$(mktemp -d)
+  trap 'rm -rf "$scraped"' EXIT
+  touch "$scraped/weights" "$scraped/bytes" "$scraped/expected" "$scraped/running"
+  while read -r name _repo bytes modeldir port; do
+    [[ -n $name ]] || continue
+    printf 'infernus_model_weights_complete{model="%s"} %s\n' "$name" "$([[ -e $modeldir/.infernus-complete ]] && echo 1 || echo 0)" >>"$scraped/weights"
+    have=$(du -sb "$modeldir" 2>/dev/null | cut -f1)
+    printf 'infernus_model_weights_bytes{model="%s"} %s\n' "$name" "${have:-0}" >>"$scraped/bytes"
+    printf 'infernus_model_weights_expected_bytes{model="%s"} %s\n' "$name" "$bytes" >>"$scraped/expected"
+    # Straight to the model's own port: asking llama-swap would load a model that is not running.
+    running=0
+    if [[ -n ${port:-} ]] && curl -fsS --max-time 3 "http://127.0.0.1:$port/metrics" >"$scraped/vllm.$name" 2>/dev/null; then
+      running=1
+    else
+      rm -f "$scraped/vllm.$name"
+    fi
+    printf 'infernus_model_running{model="%s"} %s\n' "$name" "$running" >>"$scraped/running"
+  done <"$MODELS_LIST"
   {
     describe infernus_model_weights_complete gauge "1 when the model's weights are fully downloaded."
-    while read -r name _repo _bytes modeldir; do
-      [[ -n $name ]] || continue
-      printf 'infernus_model_weights_complete{model="%s"} %s\n' "$name" "$([[ -e $modeldir/.infernus-complete ]] && echo 1 || echo 0)"
-    done <"$MODELS_LIST"
+    cat "$scraped/weights"
+    describe infernus_model_weights_bytes gauge "Bytes of the model's weights on disk so far."
+    cat "$scraped/bytes"
+    describe infernus_model_weights_expected_bytes gauge "Bytes of the model's complete weights."
+    cat "$scraped/expected"
+    describe infernus_model_running gauge "1 while the model is loaded and its vLLM answers."
+    cat "$scraped/running"
+    if compgen -G "$scraped/vllm.*" >/dev/null; then merge_vllm "$scraped"/vllm.*; fi
   } | publish models
 fi
 

@@ -9,7 +9,7 @@ list=${1:-/etc/infernus/models.list}
 }
 incomplete=0
 printf '%-24s %-10s %8s %s\n' MODEL STATE DONE DOWNLOAD
-while read -r name _repo bytes dir; do
+while read -r name _repo bytes dir _port; do
   [[ -n $name ]] || continue
   have=$(du -sb "$dir" 2>/dev/null | cut -f1 || echo 0)
   percent=$((${have:-0} * 100 / bytes))

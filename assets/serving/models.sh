@@ -12,7 +12,7 @@ need_root
 
 systemctl daemon-reload
 started=0
-while read -r name _repo _bytes dir; do
+while read -r name _repo _bytes dir _port; do
   [[ -n $name ]] || continue
   unit=infernus-fetch-$name.service
   systemctl enable --quiet "$unit"

@@ -369,6 +369,8 @@ export const thresholdsSchema = strictObject({
   /** A WireGuard peer that should be up with no handshake for this long. */
   handshakeStaleSeconds: z.number().int().min(150).default(300),
   gpuTemperatureC: z.number().int().min(50).max(110).default(85),
+  /** Requests a model keeps waiting (vLLM's queue) for 10 minutes: it is overloaded. */
+  queuedRequests: z.number().int().min(1).default(8),
   /** Share of the gateway's answers that are server errors, over 5 minutes. */
   gateway5xxPercent: z.number().min(0.1).max(100).default(5),
   diskFullPercent: z.number().int().min(50).max(99).default(90),

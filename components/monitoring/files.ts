@@ -161,6 +161,14 @@ export function alertRules(t: Thresholds, servers: readonly ScrapedServer[]): Ru
       ),
     ),
     {
+      alert: "ModelOverloaded",
+      expr: `max by (server, model_name) (vllm:num_requests_waiting) > ${t.queuedRequests}`,
+      for: "10m",
+      severity: "warning",
+      summary: "{{ $value }} requests wait for {{ $labels.model_name }} on {{ $labels.server }}",
+      action: "More load than the model's batch holds: lower the callers' requestsPerMinute, raise maxNumSeqs, or give it a smaller maxModelLen.",
+    },
+    {
       alert: "GatewayDown",
       expr: 'probe_success{job="gateway"} == 0',
       for: "2m",

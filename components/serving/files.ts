@@ -39,12 +39,19 @@ export const VLLM_OPTION_FLAGS = {
 /** Flags every process gets, set by infernus itself. */
 export const VLLM_FIXED_FLAGS = ["--served-model-name", "--host", "--port"] as const;
 
+/**
+ * Each model's vLLM port on 127.0.0.1, by its place in the server's list. Fixed rather than
+ * llama-swap's ${PORT}, so the metrics collector and the self-check reach a running model directly
+ * without asking llama-swap, which would load a model that is not running.
+ */
+export const modelPort = (index: number) => 5801 + index;
+
 export function modelDir(serving: ServingConfig, model: string): string {
   return `${serving.modelsDir}/${model}`;
 }
 
-/** The vLLM command for one model, as llama-swap runs it (${PORT} is llama-swap's). */
-export function vllmCommand(serving: ServingConfig, model: ModelConfig, planned: PlannedModel): string[] {
+/** The vLLM command for one model, as llama-swap runs it. */
+export function vllmCommand(serving: ServingConfig, model: ModelConfig, planned: PlannedModel, port: number): string[] {
   const spec = MODEL_CATALOGUE[model.name];
   return [
     `${SERVING_PATHS.venv}/bin/vllm`,
@@ -55,7 +62,7 @@ export function vllmCommand(serving: ServingConfig, model: ModelConfig, planned:
     "--host",
     "127.0.0.1",
     "--port",
-    "${PORT}",
+    String(port),
     VLLM_OPTION_FLAGS.gpuMemoryUtilization,
     planned.gpuMemoryUtilization.toFixed(2),
     VLLM_OPTION_FLAGS.maxModelLen,
@@ -109,7 +116,7 @@ export function renderLlamaSwapConfig(view: LlamaSwapView): string {
     globalTTL: view.serving.ttlSeconds,
     apiKeys: [view.apiKey],
     models: Object.fromEntries(
-      view.models.map((model) => {
+      view.models.map((model, index) => {
         const planned = view.plan.models.find((p) => p.name === model.name)!;
         const spec = MODEL_CATALOGUE[model.name];
         return [
@@ -117,10 +124,10 @@ export function renderLlamaSwapConfig(view: LlamaSwapView): string {
           {
             name: model.name,
             description: `${spec.repo} on GPU ${planned.gpu}, ${planned.maxModelLen} tokens`,
-            cmd: vllmCommand(view.serving, model, planned).join(" "),
+            cmd: vllmCommand(view.serving, model, planned, modelPort(index)).join(" "),
             env: modelEnv(view.serving, model, planned),
             // vLLM listens on 127.0.0.1 only; "localhost" may resolve to ::1 first.
-            proxy: "http://127.0.0.1:${PORT}",
+            proxy: `http://127.0.0.1:${modelPort(index)}`,
             checkEndpoint: "/health",
             ttl: model.ttlSeconds ?? -1,
           },
@@ -214,7 +221,7 @@ export function renderTiktokenUnit(serving: ServingConfig): string {
   return renderDownloadUnit(`tiktoken encodings for gpt-oss into ${serving.modelsDir}/tiktoken`, [`ExecStart=${SERVING_PATHS.fetchTiktoken} ${serving.modelsDir}/tiktoken`]);
 }
 
-/** What `infernus-models` reports on: name, repository, expected bytes. */
+/** What `infernus-models` and the metrics report on: name, repository, expected bytes, weights, vLLM port. */
 export function renderModelsList(serving: ServingConfig, models: readonly ModelConfig[]): string {
-  return models.map((m) => `${m.name} ${MODEL_CATALOGUE[m.name].repo} ${Math.round(MODEL_CATALOGUE[m.name].weightBytes)} ${modelDir(serving, m.name)}`).join("\n") + "\n";
+  return models.map((m, i) => `${m.name} ${MODEL_CATALOGUE[m.name].repo} ${Math.round(MODEL_CATALOGUE[m.name].weightBytes)} ${modelDir(serving, m.name)} ${modelPort(i)}`).join("\n") + "\n";
 }

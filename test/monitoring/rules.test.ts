@@ -50,7 +50,7 @@ describe("the alert rules", () => {
     const check = tool("promtool", ["check", "rules", write(dir, "rules.yml", renderRules(thresholds, servers))]);
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
-    expect(check.stdout).toMatch(/SUCCESS: 18 rules found/);
+    expect(check.stdout).toMatch(/SUCCESS: 19 rules found/);
   });
 
   it("fire as intended in promtool test rules (real tool)", () => {
@@ -73,6 +73,14 @@ describe("the alert rules", () => {
         alert: "GatewayErrors",
         fires: [{ severity: "warning", server: "edge" }],
         summary: "10% of the gateway's answers are server errors",
+      },
+      {
+        name: "model overloaded",
+        series: { 'vllm:num_requests_waiting{engine="0",model_name="gpt-oss-120b",server="gpu1"}': "2 12+0x15", 'vllm:num_requests_waiting{engine="0",model_name="qwen3-embedding-8b",server="gpu1"}': "0+0x16" },
+        at: "14m",
+        alert: "ModelOverloaded",
+        fires: [{ severity: "warning", model_name: "gpt-oss-120b", server: "gpu1" }],
+        summary: "12 requests wait for gpt-oss-120b on gpu1",
       },
       { name: "snapshot fresh", series: { 'infernus_zfs_latest_snapshot_timestamp_seconds{dataset="tank/rag",server="gpu1"}': "0+60x200" }, at: "140m", alert: "SnapshotTooOld", fires: [] },
     ];

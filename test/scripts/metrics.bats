@@ -8,14 +8,17 @@ setup() {
   script=$BATS_TEST_DIRNAME/../../assets/monitoring/metrics.sh
   out=$BATS_TEST_TMPDIR/textfile
   export INFERNUS_METRICS_CONF=$BATS_TEST_TMPDIR/metrics.conf
-  stub nvidia-smi 'echo "87, 412.50, 70000, 0x0000000000000040, 0"'
+  stub nvidia-smi 'echo "87, 412.50, 70000, 0x0000000000000040, 0, 580.95.05, NVIDIA RTX PRO 6000 Blackwell Workstation Edition"'
   stub upsc 'case $2 in ups.status) echo "${UPS_STATUS:-OL}" ;; battery.charge) echo 64 ;; ups.load) echo 37 ;; esac'
   stub zfs 'echo 1763800000'
   stub wg 'printf "KEYGPU1=\t%s\nKEYNEVER=\t0\n" "$(( $(date +%s) - 42 ))"'
   put /etc/wireguard/wg0.conf $'# edge: the hub\n[Interface]\n\n# gpu1 (server)\n[Peer]\nPublicKey = KEYGPU1=\n\n# phone (client)\n[Peer]\nPublicKey = KEYNEVER=\n'
   mkdir -p "$BATS_TEST_TMPDIR/models/a"
   touch "$BATS_TEST_TMPDIR/models/a/.infernus-complete"
-  printf 'a org/a 1 %s\nb org/b 1 %s\n' "$BATS_TEST_TMPDIR/models/a" "$BATS_TEST_TMPDIR/models/b" >"$BATS_TEST_TMPDIR/models.list"
+  printf 'a org/a 1 %s 5801\nb org/b 1 %s 5802\nc org/c 1 %s 5803\n' "$BATS_TEST_TMPDIR/models/a" "$BATS_TEST_TMPDIR/models/b" "$BATS_TEST_TMPDIR/models/c" >"$BATS_TEST_TMPDIR/models.list"
+  # Models a and c are loaded (their vLLM answers on its port), b is not.
+  export FIXTURE=$BATS_TEST_DIRNAME/fixtures/vllm-metrics.txt
+  stub curl 'case $* in *127.0.0.1:5801/metrics*) sed s/MODEL/a/ "$FIXTURE" ;; *127.0.0.1:5803/metrics*) sed s/MODEL/c/ "$FIXTURE" ;; *) exit 7 ;; esac'
   printf '{"time":"t","client":"ide","status":200,"x":1}\n{"time":"t","client":"ide","status":502,"x":1}\n{"time":"t","client":"n8n","status":200,"x":1}\n' >"$BATS_TEST_TMPDIR/audit.log"
   printf 'GPU=1\nUPS=apc\nDATASETS="tank/rag tank/state"\nMODELS_LIST=%s\nWG=wg0\nAUDIT_LOG=%s\n' "$BATS_TEST_TMPDIR/models.list" "$BATS_TEST_TMPDIR/audit.log" >"$INFERNUS_METRICS_CONF"
 }
@@ -28,6 +31,7 @@ setup() {
   grep -qx 'infernus_gpu_memory_used_bytes{gpu="0"} 73400320000' "$out/gpu.prom"
   grep -qx 'infernus_gpu_thermal_throttle{gpu="0"} 1' "$out/gpu.prom"
   grep -qx 'infernus_gpu_ecc_uncorrected_errors_total{gpu="0"} 0' "$out/gpu.prom"
+  grep -qx 'infernus_gpu_info{gpu="0",name="NVIDIA RTX PRO 6000 Blackwell Workstation Edition",driver="580.95.05"} 1' "$out/gpu.prom"
 }
 
 @test "UPS on battery, low battery, and stale data apart" {
@@ -48,6 +52,25 @@ setup() {
   grep -qx 'infernus_zfs_latest_snapshot_timestamp_seconds{dataset="tank/state"} 1763800000' "$out/snapshots.prom"
   grep -qx 'infernus_model_weights_complete{model="a"} 1' "$out/models.prom"
   grep -qx 'infernus_model_weights_complete{model="b"} 0' "$out/models.prom"
+  grep -qx 'infernus_model_weights_expected_bytes{model="b"} 1' "$out/models.prom"
+  grep -Eqx 'infernus_model_weights_bytes\{model="a"\} [0-9]+' "$out/models.prom"
+  grep -qx 'infernus_model_weights_bytes{model="b"} 0' "$out/models.prom"
+}
+
+@test "a running model's vLLM figures, each family once, nothing asked of a model that is not loaded" {
+  run bash "$script" "$out"
+  grep -qx 'infernus_model_running{model="a"} 1' "$out/models.prom"
+  grep -qx 'infernus_model_running{model="b"} 0' "$out/models.prom"
+  grep -qx 'infernus_model_running{model="c"} 1' "$out/models.prom"
+  grep -qx 'vllm:num_requests_waiting{engine="0",model_name="a"} 5.0' "$out/models.prom"
+  grep -qx 'vllm:num_requests_waiting{engine="0",model_name="c"} 5.0' "$out/models.prom"
+  grep -qx 'vllm:time_to_first_token_seconds_bucket{engine="0",le="+Inf",model_name="c"} 42.0' "$out/models.prom"
+  [ "$(grep -c '^# TYPE vllm:num_requests_waiting gauge$' "$out/models.prom")" -eq 1 ]
+  [ "$(grep -c '^# TYPE vllm:time_to_first_token_seconds histogram$' "$out/models.prom")" -eq 1 ]
+  lacks 'python_gc|process_resident|_created|cache_config_info' "$out/models.prom"
+  # Only the models' own ports, never llama-swap's (which would load b).
+  [ "$(grep -c '^curl ' "$CALLS")" -eq 3 ]
+  not_called ':8080'
 }
 
 @test "WireGuard handshake ages by peer name, a peer never seen as very old" {
@@ -62,9 +85,18 @@ setup() {
   grep -qx 'infernus_gateway_requests_total{class="5xx"} 1' "$out/gateway.prom"
 }
 
+# Whether promtool's findings are only the colon in vLLM's metric names.
+only_colon_findings() {
+  ! printf '%s\n' "$1" | grep -v -e '^$' -e "^vllm:[a-z_]* metric names should not contain ':'$"
+}
+
 @test "every file it writes is valid for promtool (real tool)" {
   run bash "$script" "$out"
   for file in "$out"/*.prom; do
-    promtool check metrics <"$file"
+    run promtool check metrics <"$file"
+    # Lint findings exit 3, parse errors 1. vLLM's own names carry a colon, which the linter
+    # flags; they are kept as vLLM names them, so its dashboards work unchanged.
+    [ "$status" -eq 0 ] || [ "$status" -eq 3 ]
+    only_colon_findings "$output"
   done
 }

@@ -26,6 +26,11 @@ called() {
   grep -qxF -- "$1" "$CALLS"
 }
 
+# lacks PATTERN FILE: FILE has no line matching the extended regex.
+lacks() {
+  ! grep -Eq -- "$1" "$2"
+}
+
 not_called() {
   ! grep -q -- "$1" "$CALLS"
 }

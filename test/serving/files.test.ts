@@ -39,7 +39,7 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
       const flags = entry.cmd.split(" ").filter((word) => word.startsWith("--"));
       const allowed = new Set<string>([...Object.values(VLLM_OPTION_FLAGS), ...VLLM_FIXED_FLAGS, ...MODEL_CATALOGUE[name].vllmArgs.filter((a) => a.startsWith("--"))]);
       for (const flag of flags) expect(allowed, `${name}: ${flag}`).toContain(flag);
-      expect(entry.cmd).toMatch(/^\/opt\/infernus\/vllm\/bin\/vllm serve \/srv\/models\/[a-z0-9-]+ --served-model-name [a-z0-9-]+ --host 127\.0\.0\.1 --port \$\{PORT\} /);
+      expect(entry.cmd).toMatch(/^\/opt\/infernus\/vllm\/bin\/vllm serve \/srv\/models\/[a-z0-9-]+ --served-model-name [a-z0-9-]+ --host 127\.0\.0\.1 --port 58[0-9][0-9] /);
     }
   });
 
