@@ -13,7 +13,7 @@ export const apiBaseUrl = estate.gateway.baseUrl;
 /** The private CA certificate clients trust when the stack has no domain (absent with Let's Encrypt). */
 export const caCertificate = estate.gateway.caCertificate;
 /** Each user's API key (secret): `pulumi stack output --show-secrets apiKeys`. */
-export const apiKeys = estate.gateway.apiKeys;
+export const apiKeys = estate.apiKeys;
 /** Ready-to-paste OPENAI_BASE_URL and OPENAI_API_KEY lines per user (secret). */
 export const apiSnippets = estate.apiSnippets;
 /** Per server, the GPUs as nvidia-smi showed them after the last driver check. */
@@ -30,3 +30,7 @@ export const storage = Object.fromEntries(Object.entries(estate.servers).map(([n
 export const monitoring = estate.monitoring
   ? { prometheusUrl: estate.monitoring.prometheusUrl, alertmanagerUrl: estate.monitoring.alertmanagerUrl, alerts: estate.monitoring.alerts }
   : undefined;
+/** The last self-check's table: one line per check, ok / pending / failed with its figure. */
+export const selfCheck = estate.selfCheck.report;
+/** How `npm run status` reaches the edge over SSH (address, port, user, pinned host key). */
+export const edgeSsh = estate.edgeSsh;

@@ -4,15 +4,20 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { CHECK_KEY_NAME } from "./check/files";
+import { SelfCheck } from "./check/selfCheck";
 import { peerRequests } from "./config/checks";
-import type { EstateConfig } from "./config/schema";
+import { apiKeySchema, thresholdsSchema, type EstateConfig } from "./config/schema";
 import { Edge } from "./edge/edge";
 import { edgeFirewall, edgeOpenings } from "./edge/exposure";
 import { Gateway } from "./gateway/gateway";
 import { GpuServer } from "./gpu/gpuServer";
 import { GATEWAY_PATHS } from "./gateway/nginx";
 import { PORTS } from "./monitoring/files";
-import { Monitoring } from "./monitoring/monitoring";
+import { installExporters, Monitoring } from "./monitoring/monitoring";
+import { nvidiaGpus } from "./gpu/files";
+import { MODEL_CATALOGUE } from "./serving/catalogue";
+import { LOAD_TIMEOUT_SECONDS } from "./serving/files";
 import { restoreInstructions } from "./storage/offsite";
 import { OffsiteTarget } from "./storage/offsiteTarget";
 import { sshConnection, type Credentials } from "./host/connection";
@@ -20,6 +25,9 @@ import { harden } from "./host/hardening";
 import type { RemoteHost } from "./host/remoteHost";
 import { planAddresses } from "./network/addressPlan";
 import { WireGuard } from "./network/wireguard";
+
+/** The edge's node_exporter: loopback only, read by the self-check and Prometheus on the edge itself. */
+const EDGE_EXPORTER = `127.0.0.1:${PORTS.nodeExporter}`;
 
 export interface EstateArgs {
   /** The whole validated stack config. */
@@ -48,16 +56,22 @@ export class Estate extends pulumi.ComponentResource {
   public readonly gateway: Gateway;
   /** The GPU servers by name. */
   public readonly servers: Record<string, GpuServer>;
+  /** Each user's API key, secret (the check's own key is not among them). */
+  public readonly apiKeys: Record<string, pulumi.Output<string>>;
   /** Per API key, the lines an OpenAI client needs (base URL and key), secret. */
   public readonly apiSnippets: Record<string, pulumi.Output<string>>;
   public readonly offsite?: OffsiteTarget;
   public readonly monitoring?: Monitoring;
+  public readonly selfCheck: SelfCheck;
+  /** How the operator reaches the edge over SSH (no key): what `npm run status` uses. */
+  public readonly edgeSsh: pulumi.Output<{ host: string; port: number; user: string; hostKey?: string }>;
   /** Where the offsite copy is and how to restore it, with its password and salt. Secret. */
   public readonly offsiteSummary?: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: EstateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infernus:estate:Estate", name, {}, opts);
     const { config, credentials } = args;
+    const checkKey = apiKeySchema.parse({ name: CHECK_KEY_NAME });
     this.edge = new Edge(`${name}-edge`, { edge: config.edge, credentials, openings: edgeOpenings(config) }, { parent: this });
 
     const fullTunnel = new Set(config.clients.filter((c) => c.fullTunnel).map((c) => c.name));
@@ -93,8 +107,11 @@ export class Estate extends pulumi.ComponentResource {
             serving: config.serving,
             upstreamKey,
             hfToken: args.hfToken,
+            servingPeers: config.servers
+              .filter((other) => other !== server && other.models.length > 0)
+              .map((other) => ({ name: other.name, url: `http://${addressOf(other.name)}:${config.gateway.upstreamPort}`, models: other.models.map((m) => m.name) })),
             offsite: this.offsite && config.offsite ? { config: config.offsite, target: this.offsite } : undefined,
-            monitoredFrom: config.monitoring ? edgeAddress : undefined,
+            watchedFrom: edgeAddress,
             configPath: `servers[${config.servers.indexOf(server)}]`,
           },
           { parent: this },
@@ -108,7 +125,7 @@ export class Estate extends pulumi.ComponentResource {
       `${name}-gateway`,
       {
         gateway: config.gateway,
-        apiKeys: config.apiKeys,
+        apiKeys: [...config.apiKeys, checkKey],
         upstreams: config.servers.map((s) => `${addressOf(s.name)}:${config.gateway.upstreamPort}`),
         publicHost: edge.domain ?? this.edge.endpoint,
         tunnelAddress: edgeAddress,
@@ -123,6 +140,9 @@ export class Estate extends pulumi.ComponentResource {
       upgrades: { rebootTime: edge.rebootTime },
       firewall: edgeFirewall(config, [...fullTunnel].map(addressOf)),
     });
+    installExporters(this.edge.host, EDGE_EXPORTER, { wireguard: config.tunnel.interface, auditLog: GATEWAY_PATHS.auditLog });
+    const caFile = edge.domain ? undefined : GATEWAY_PATHS.caCertificate;
+    const exporterOf = (server: string) => `${addressOf(server)}:${PORTS.nodeExporter}`;
     if (config.monitoring) {
       if (!args.telegramBotToken) {
         throw new pulumi.RunError("infernus: monitoring sends alerts through a Telegram bot: pulumi config set --secret infernus:telegramBotToken <token from @BotFather>");
@@ -134,19 +154,19 @@ export class Estate extends pulumi.ComponentResource {
           config: config.monitoring,
           botToken: args.telegramBotToken,
           servers: [
-            { name: edge.name, target: `127.0.0.1:${PORTS.nodeExporter}`, serves: false },
-            ...config.servers.map((s) => ({ name: s.name, target: `${addressOf(s.name)}:${PORTS.nodeExporter}`, serves: s.models.length > 0, models: s.models.map((m) => m.name) })),
+            { name: edge.name, target: EDGE_EXPORTER, serves: false },
+            ...config.servers.map((s) => ({ name: s.name, target: exporterOf(s.name), serves: s.models.length > 0, models: s.models.map((m) => m.name) })),
           ],
           tunnelAddress: edgeAddress,
           healthUrl: this.gateway.healthUrl,
-          caFile: edge.domain ? undefined : GATEWAY_PATHS.caCertificate,
-          wireguardInterface: config.tunnel.interface,
+          caFile,
         },
         { parent: this },
       );
     }
+    this.apiKeys = Object.fromEntries(config.apiKeys.map((k) => [k.name, this.gateway.apiKeys[k.name]]));
     this.apiSnippets = Object.fromEntries(
-      Object.entries(this.gateway.apiKeys).map(([user, key]) => [user, pulumi.secret(pulumi.interpolate`OPENAI_BASE_URL=${this.gateway.baseUrl}\nOPENAI_API_KEY=${key}\n`)]),
+      Object.entries(this.apiKeys).map(([user, key]) => [user, pulumi.secret(pulumi.interpolate`OPENAI_BASE_URL=${this.gateway.baseUrl}\nOPENAI_API_KEY=${key}\n`)]),
     );
 
     if (this.offsite && config.offsite) {
@@ -162,6 +182,39 @@ export class Estate extends pulumi.ComponentResource {
       );
     }
     this.hosts = [this.edge.host, ...Object.values(this.servers).map((s) => s.host)];
+    const thresholds = config.monitoring?.thresholds ?? thresholdsSchema.parse({});
+    this.selfCheck = new SelfCheck(
+      `${name}-self-check`,
+      {
+        host: this.edge.host,
+        hosts: this.hosts,
+        key: this.gateway.apiKeys[CHECK_KEY_NAME],
+        view: pulumi.all([this.gateway.origin, this.monitoring?.prometheusUrl]).apply(([gatewayOrigin, prometheus]) => ({
+          gatewayOrigin,
+          // The edge reaches its own public name on loopback: no hairpin through the cloud or the router.
+          connectTo: "127.0.0.1",
+          caFile,
+          edgeMetrics: `http://${EDGE_EXPORTER}/metrics`,
+          handshakeMaxSeconds: thresholds.handshakeStaleSeconds,
+          prometheus,
+          timeouts: { probe: 5, answer: 60, load: LOAD_TIMEOUT_SECONDS },
+          peers: config.servers.map((s) => s.name),
+          servers: config.servers.map((s) => ({
+            name: s.name,
+            exporter: exporterOf(s.name),
+            gpus: nvidiaGpus(s).length,
+            driverBranch: s.driver.branch,
+            pools: s.pools.map((p) => p.name),
+            ups: s.ups?.name,
+          })),
+          models: config.servers.flatMap((s) => s.models.map((m) => ({ name: m.name, server: s.name, kind: MODEL_CATALOGUE[m.name].kind }))),
+        })),
+      },
+      { parent: this },
+    );
+    this.edgeSsh = pulumi.unsecret(
+      this.edge.host.connection.apply((c) => ({ host: String(c.host), port: Number(c.port ?? 22), user: String(c.user), hostKey: c.hostKey === undefined ? undefined : String(c.hostKey) })),
+    );
     this.tunnelEndpoint = pulumi.interpolate`${this.edge.endpoint}:${config.tunnel.port}`;
     this.addresses = Object.fromEntries(plan.peers.map((p) => [p.name, p.address]));
     this.clientConfigs = Object.fromEntries(config.clients.map((c) => [c.name, this.tunnel.peers[c.name].config]));
@@ -171,6 +224,7 @@ export class Estate extends pulumi.ComponentResource {
       clientConfigs: this.clientConfigs,
       baseUrl: this.gateway.baseUrl,
       apiSnippets: this.apiSnippets,
+      selfCheck: this.selfCheck.report,
       gpuInventory: Object.fromEntries(Object.entries(this.servers).map(([n, s]) => [n, s.gpuInventory])),
     });
   }

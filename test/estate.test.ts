@@ -131,7 +131,7 @@ describe("the estate under mocks", () => {
 describe("index.ts", () => {
   it("runs under mocks and exports the endpoint, the addresses and the client configs (secret)", async () => {
     const { result } = await runUnderMocks(() => import("../index"), { config: pulumiConfig(home), stack: "home" });
-    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["apiBaseUrl", "apiKeys", "apiSnippets", "caCertificate", "clientConfigs", "gpuInventory", "monitoring", "offsite", "serving", "storage", "tunnelAddresses", "tunnelEndpoint"]);
+    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["apiBaseUrl", "apiKeys", "apiSnippets", "caCertificate", "clientConfigs", "edgeSsh", "gpuInventory", "monitoring", "offsite", "selfCheck", "serving", "storage", "tunnelAddresses", "tunnelEndpoint"]);
     for (const secret of [result.clientConfigs, result.apiKeys, result.apiSnippets]) expect(await pulumi.isSecret(pulumi.output(secret))).toBe(true);
     expect(await pulumi.isSecret(pulumi.output(result.caCertificate))).toBe(false);
     expect((await resolve(result.tunnelAddresses)).value).toMatchObject({ edge: "10.66.0.1" });

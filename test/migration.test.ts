@@ -28,7 +28,7 @@ describe("migrating gpu1 to a new machine", () => {
     }
   });
 
-  it("changes only gpu1's steps, and creates or removes nothing", async () => {
+  it("changes only gpu1's steps (and re-runs the self-check after them), and creates or removes nothing", async () => {
     // One program at a time: the mock runtime is process-wide.
     const old = await runEstate(before);
     const moved = await runEstate(after);
@@ -36,10 +36,10 @@ describe("migrating gpu1 to a new machine", () => {
     const b = inputsOf(moved.resources);
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
     const changed = [...b.keys()].filter((urn) => a.get(urn) !== b.get(urn)).map((urn) => urn.split("::").pop()!);
-    expect(changed.every((name) => name.startsWith("gpu1-"))).toBe(true);
-    // The new machine is provisioned from scratch: every gpu1 step runs against it.
+    // The new machine is provisioned from scratch: every gpu1 step runs against it; then the
+    // self-check on the edge confirms it works.
     const steps = old.result.servers.gpu1.host.steps.map((s) => `gpu1-${s.name}`);
-    expect(changed.sort()).toEqual(steps.sort());
+    expect(changed.sort()).toEqual([...steps, "edge-self-check"].sort());
   });
 
   it("has no resource that runs a command on delete", async () => {

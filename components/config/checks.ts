@@ -3,6 +3,7 @@ import { planAddresses, type PeerRequest } from "../network/addressPlan";
 import { overlaps, parseCidr } from "../network/ip";
 import { GPU_CATALOGUE, gpuSpecOf } from "../gpu/catalogue";
 import { servingPlan } from "../serving/plan";
+import { CHECK_KEY_NAME } from "../check/files";
 import type { Problem } from "./problems";
 import type { EstateConfig } from "./schema";
 
@@ -19,7 +20,7 @@ export function crossChecks(config: EstateConfig): Problem[] {
   // Peer names are host names and resource names at once, so they are unique across roles.
   const peerNames = duplicateNames(peerRequests(config), "names must be unique across the edge, servers and clients");
   const apiKeyNames = duplicateNames(
-    config.apiKeys.map((k, i) => ({ name: k.name, configPath: `apiKeys[${i}]` })),
+    [{ name: CHECK_KEY_NAME, configPath: "the self-check's own key" }, ...config.apiKeys.map((k, i) => ({ name: k.name, configPath: `apiKeys[${i}]` }))],
     "each API key names one user of the gateway",
   );
   return [

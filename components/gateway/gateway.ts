@@ -28,6 +28,8 @@ export interface GatewayArgs {
 const DAY = 24;
 
 export class Gateway extends pulumi.ComponentResource {
+  /** `https://host[:port]`, what clients reach. */
+  public readonly origin: pulumi.Output<string>;
   /** `https://host[:port]/v1`, what OpenAI clients take as their base URL. */
   public readonly baseUrl: pulumi.Output<string>;
   /** `https://host[:port]/healthz`, answered without a key. */
@@ -43,8 +45,9 @@ export class Gateway extends pulumi.ComponentResource {
     super("infernus:gateway:Gateway", name, {}, opts);
     this.acme = args.acme;
     const port = args.gateway.port === 443 ? "" : `:${args.gateway.port}`;
-    this.baseUrl = pulumi.interpolate`https://${args.publicHost}${port}/v1`;
-    this.healthUrl = pulumi.interpolate`https://${args.publicHost}${port}/healthz`;
+    this.origin = pulumi.interpolate`https://${args.publicHost}${port}`;
+    this.baseUrl = pulumi.interpolate`${this.origin}/v1`;
+    this.healthUrl = pulumi.interpolate`${this.origin}/healthz`;
 
     this.apiKeys = Object.fromEntries(
       args.apiKeys.map((key) => {

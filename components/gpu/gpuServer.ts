@@ -12,7 +12,7 @@ import type { WireGuard } from "../network/wireguard";
 import { PORTS } from "../monitoring/files";
 import { installExporters } from "../monitoring/monitoring";
 import { Ups } from "../power/ups";
-import { SERVING_PATHS } from "../serving/files";
+import { SERVING_PATHS, type ServingPeer } from "../serving/files";
 import type { ServingPlan } from "../serving/planner";
 import { LLAMA_SWAP_UNIT, Serving } from "../serving/serving";
 import type { OffsiteTarget } from "../storage/offsiteTarget";
@@ -39,12 +39,14 @@ export interface GpuServerArgs {
   readonly upstreamKey: pulumi.Output<string>;
   /** Hugging Face token for gated or rate-limited downloads. Secret. */
   readonly hfToken?: pulumi.Output<string>;
+  /** The other servers that serve models: this one's llama-swap passes their requests on. */
+  readonly servingPeers?: readonly ServingPeer[];
   /** Where the server stands in the stack config, for messages. */
   readonly configPath: string;
   /** The encrypted offsite copy of its irreplaceable datasets. */
   readonly offsite?: { readonly config: OffsiteConfig; readonly target: OffsiteTarget };
-  /** The edge's tunnel address when it monitors this server: node_exporter opens to it alone. */
-  readonly monitoredFrom?: string;
+  /** The edge's tunnel address: the self-check and Prometheus read node_exporter from there alone. */
+  readonly watchedFrom: string;
 }
 
 
@@ -105,7 +107,7 @@ export class GpuServer extends pulumi.ComponentResource {
         openings: [
           { protocol: "tcp", port: server.ssh.port, from: tunnelAndLan, comment: "SSH from the tunnel and the LAN" },
           { protocol: "tcp", port: args.servingPort, from: server.serveLan ? tunnelAndLan : [args.tunnelConfig.cidr], comment: "models, for the gateway" },
-          ...(args.monitoredFrom ? [{ protocol: "tcp" as const, port: PORTS.nodeExporter, from: [args.monitoredFrom], comment: "metrics, for Prometheus on the edge" }] : []),
+          { protocol: "tcp", port: PORTS.nodeExporter, from: [args.watchedFrom], comment: "metrics, for the self-check and Prometheus on the edge" },
         ],
         forwards: [],
       },
@@ -125,6 +127,7 @@ export class GpuServer extends pulumi.ComponentResource {
         servingPort: args.servingPort,
         upstreamKey: args.upstreamKey,
         hfToken: args.hfToken,
+        peers: args.servingPeers,
       },
       { parent: this },
     );
@@ -132,14 +135,12 @@ export class GpuServer extends pulumi.ComponentResource {
     if (server.ups) {
       new Ups(`${name}-ups`, { host: this.host, server, serving: args.serving, drainServices: server.models.length > 0 ? [LLAMA_SWAP_UNIT] : [] }, { parent: this });
     }
-    if (args.monitoredFrom) {
-      installExporters(this.host, `${args.tunnelAddress}:${PORTS.nodeExporter}`, {
-        gpu: nvidiaGpus(server).length > 0,
-        ups: server.ups?.name,
-        datasets: this.storageSummary.datasets.filter((d) => d.snapshots !== "none").map((d) => d.name),
-        modelsList: server.models.length > 0 ? SERVING_PATHS.modelsList : undefined,
-      });
-    }
+    installExporters(this.host, `${args.tunnelAddress}:${PORTS.nodeExporter}`, {
+      gpu: nvidiaGpus(server).length > 0,
+      ups: server.ups?.name,
+      datasets: this.storageSummary.datasets.filter((d) => d.snapshots !== "none").map((d) => d.name),
+      modelsList: server.models.length > 0 ? SERVING_PATHS.modelsList : undefined,
+    });
     this.registerOutputs({ gpuInventory: this.gpuInventory });
   }
 

@@ -6,7 +6,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/schema";
 import type { RemoteHost, StepFile } from "../host/remoteHost";
 import { asset } from "../host/stdin";
-import { GATEWAY_PATHS } from "../gateway/nginx";
 import { HEADER } from "../header";
 import {
   alertRules,
@@ -74,7 +73,6 @@ export interface MonitoringArgs {
   readonly healthUrl: pulumi.Input<string>;
   /** The private CA, when the gateway uses one. */
   readonly caFile?: string;
-  readonly wireguardInterface: string;
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -91,7 +89,6 @@ export class Monitoring extends pulumi.ComponentResource {
     this.alertmanagerUrl = `http://${tunnelAddress}:${PORTS.alertmanager}`;
     this.alerts = alertRules(config.thresholds, args.servers).map((r) => ({ alert: r.alert, severity: r.severity, expr: r.expr, summary: r.summary }));
 
-    installExporters(args.host, `127.0.0.1:${PORTS.nodeExporter}`, { wireguard: args.wireguardInterface, auditLog: GATEWAY_PATHS.auditLog });
     const prometheus = pulumi.output(args.healthUrl).apply((healthUrl) => renderPrometheusConfig({ servers: args.servers, healthUrl, listen }));
     args.host.step("monitoring", {
       script: "monitoring/prometheus.sh",

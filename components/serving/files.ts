@@ -23,6 +23,9 @@ export const SERVING_PATHS = {
 
 export const SERVICE_USER = "infernus-llm";
 
+/** How long llama-swap waits for a model to load: 60 GB from disk and CUDA graph capture take minutes. */
+export const LOAD_TIMEOUT_SECONDS = 900;
+
 export const fetchUnitName = (model: string) => `infernus-fetch-${model}.service`;
 export const fetchUnitPath = (model: string) => `/etc/systemd/system/${fetchUnitName(model)}`;
 export const TIKTOKEN_UNIT = "infernus-fetch-tiktoken.service";
@@ -103,15 +106,26 @@ export interface LlamaSwapView {
   readonly plan: ServingPlan;
   /** The key the gateway presents; llama-swap refuses requests without it. */
   readonly apiKey: string;
+  /** The other servers' llama-swap with their models: a request for one of them is passed on. */
+  readonly peers?: readonly ServingPeer[];
 }
+
+export interface ServingPeer {
+  readonly name: string;
+  /** `http://address:port` of its llama-swap on the tunnel. */
+  readonly url: string;
+  readonly models: readonly string[];
+}
+
+/** A peer that is down must fail its models' requests at once, not after the default 30 s. */
+const PEER_CONNECT_SECONDS = 3;
 
 /** llama-swap's config.yaml. */
 export function renderLlamaSwapConfig(view: LlamaSwapView): string {
   const vars = Object.fromEntries(view.models.map((m, i) => [`m${i + 1}`, m.name]));
   const varOf = (name: string) => Object.entries(vars).find(([, model]) => model === name)![0];
   const config = {
-    // Loading 60 GB from disk and capturing CUDA graphs takes minutes, not seconds.
-    healthCheckTimeout: 900,
+    healthCheckTimeout: LOAD_TIMEOUT_SECONDS,
     logLevel: "info",
     globalTTL: view.serving.ttlSeconds,
     apiKeys: [view.apiKey],
@@ -138,6 +152,14 @@ export function renderLlamaSwapConfig(view: LlamaSwapView): string {
       vars,
       sets: Object.fromEntries(view.plan.sets.map((set, i) => [`set${i + 1}`, set.map(varOf).join(" & ")])),
     },
+    ...(view.peers && view.peers.length > 0
+      ? {
+          // Every server knows the others' models, so the gateway may send any request to any server.
+          peers: Object.fromEntries(
+            view.peers.map((peer) => [peer.name, { proxy: peer.url, apiKey: view.apiKey, models: [...peer.models], timeouts: { connect: PEER_CONNECT_SECONDS } }]),
+          ),
+        }
+      : {}),
   };
   return `${HEADER}\n${dump(config, { lineWidth: -1, sortKeys: false, noRefs: true })}`;
 }

@@ -17,6 +17,7 @@ import {
   SERVICE_USER,
   SERVING_PATHS,
   TIKTOKEN_UNIT,
+  type ServingPeer,
 } from "./files";
 import { servingPlan } from "./plan";
 import { renderPlanTable, type ServingPlan } from "./planner";
@@ -37,6 +38,8 @@ export interface ServingArgs {
   readonly upstreamKey: pulumi.Output<string>;
   /** Hugging Face token for gated or rate-limited downloads. Secret. */
   readonly hfToken?: pulumi.Output<string>;
+  /** The other servers that serve models. */
+  readonly peers?: readonly ServingPeer[];
 }
 
 /** The uv release that installs vLLM. */
@@ -97,7 +100,7 @@ export class Serving extends pulumi.ComponentResource {
         {
           path: SERVING_PATHS.llamaSwapConfig,
           mode: "0640",
-          content: pulumi.secret(args.upstreamKey.apply((apiKey) => renderLlamaSwapConfig({ serving, models: server.models, plan: this.plan, apiKey }))),
+          content: pulumi.secret(args.upstreamKey.apply((apiKey) => renderLlamaSwapConfig({ serving, models: server.models, plan: this.plan, apiKey, peers: args.peers }))),
         },
         { path: SERVING_PATHS.llamaSwapUnit, mode: "0644", content: renderLlamaSwapUnit(listen) },
       ],

@@ -80,11 +80,11 @@ describe("the DigitalOcean edge", () => {
 });
 
 describe("the edge's steps", () => {
-  it("run in order: tunnel, gateway, hardening, firewall, then its confirmation", async () => {
+  it("run in order: tunnel, gateway, hardening, firewall, its confirmation, exporters, then the self-check", async () => {
     const { result } = await runEstate(singapore);
-    expect(result.edge.host.steps.map((s) => s.name)).toEqual(["cloud-init", "wireguard", "gateway", "hardening", "firewall", "firewall-confirm"]);
+    expect(result.edge.host.steps.map((s) => s.name)).toEqual(["cloud-init", "wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "self-check"]);
     const { result: atHome } = await runEstate(home);
-    expect(atHome.edge.host.steps.map((s) => s.name)).toEqual(["wireguard", "gateway", "hardening", "firewall", "firewall-confirm"]);
+    expect(atHome.edge.host.steps.map((s) => s.name)).toEqual(["wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "self-check"]);
   });
 
   it("re-run the firewall confirmation whenever the firewall changes, and only then", async () => {
@@ -108,7 +108,9 @@ describe("the edge's steps", () => {
 describe("the gateway", () => {
   it("generates one secret key per user, and the snippets that carry them are secret", async () => {
     const { result, resources } = await runEstate(home);
-    expect(Object.keys(result.gateway.apiKeys)).toEqual(["ide", "obsidian", "n8n", "search"]);
+    expect(Object.keys(result.apiKeys)).toEqual(["ide", "obsidian", "n8n", "search"]);
+    // The self-check's own key is a gateway key like the others, and as secret.
+    expect(Object.keys(result.gateway.apiKeys)).toEqual(["ide", "obsidian", "n8n", "search", "infernus-check"]);
     for (const key of Object.values(result.gateway.apiKeys)) {
       expect(await pulumi.isSecret(key)).toBe(true);
       expect((await resolve(key)).value).toMatch(/^sk-infernus-[A-Za-z0-9]{40}$/);
@@ -117,7 +119,7 @@ describe("the gateway", () => {
     const gatewayStep = resources.find((r) => r.name === "edge-gateway")!;
     expect(gatewayStep.secretInputs).toContain("stdin");
     const passwords = resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.startsWith("infernus-gateway-key-"));
-    expect(passwords.map((p) => p.name)).toEqual(["infernus-gateway-key-ide", "infernus-gateway-key-obsidian", "infernus-gateway-key-n8n", "infernus-gateway-key-search"]);
+    expect(passwords.map((p) => p.name)).toEqual(["infernus-gateway-key-ide", "infernus-gateway-key-obsidian", "infernus-gateway-key-n8n", "infernus-gateway-key-search", "infernus-gateway-key-infernus-check"]);
   });
 
   it("rotates one key by a config edit, leaving the others", async () => {

@@ -20,8 +20,8 @@ export interface BackendRequest {
   readonly model?: string;
 }
 
-/** An OpenAI-compatible stand-in: /v1/models, and chat completions that stream SSE at a set cadence. */
-export async function startBackend(options: { chunks: number; cadenceMs: number; port?: number }) {
+/** An OpenAI-compatible stand-in: /v1/models, embeddings, and chat completions that stream SSE at a set cadence. */
+export async function startBackend(options: { chunks: number; cadenceMs: number; port?: number; models?: readonly string[] }) {
   const seen: BackendRequest[] = [];
   const server = http.createServer((req, res) => {
     let body = "";
@@ -31,7 +31,12 @@ export async function startBackend(options: { chunks: number; cadenceMs: number;
       seen.push({ path: req.url ?? "", client: req.headers["x-infernus-client"] as string | undefined, authorization: req.headers.authorization, model: parsed.model });
       if (req.url === "/v1/models") {
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ object: "list", data: [{ id: "stand-in", object: "model" }] }));
+        res.end(JSON.stringify({ object: "list", data: (options.models ?? ["stand-in"]).map((id) => ({ id, object: "model" })) }));
+        return;
+      }
+      if (req.url === "/v1/embeddings") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: parsed.model }));
         return;
       }
       if (!parsed.stream) {

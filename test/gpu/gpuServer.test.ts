@@ -14,7 +14,7 @@ async function triggers(config: Record<string, any>): Promise<Record<string, str
 }
 
 describe("the GPU server", () => {
-  it("runs preflight first, then the tunnel, base, hardening, storage, the driver, its check, power limits, serving and the UPS", async () => {
+  it("runs preflight first, then the tunnel, base, hardening, storage, the driver, its check, power limits, serving, the UPS and the exporters", async () => {
     const { result } = await runEstate(home);
     expect(result.servers.gpu1.host.steps.map((s) => s.name)).toEqual([
       "preflight",
@@ -31,6 +31,7 @@ describe("the GPU server", () => {
       "models",
       "llama-swap",
       "ups",
+      "exporters",
     ]);
   });
 

@@ -49,7 +49,9 @@ describe("monitoring under mocks", () => {
     expect(rules).toContain('ip saddr { 10.66.0.0/24 } tcp dport 9090 accept comment "Prometheus, over the tunnel"');
   });
 
-  it("runs node_exporter on each server's tunnel address, open to the edge alone", async () => {
+  it("runs node_exporter on each server's tunnel address, open to the edge alone, monitoring or not (the self-check reads it)", async () => {
+    const { result: unmonitored } = await runEstate(stackObject("singapore"), "singapore");
+    expect(unmonitored.servers.gpu1.host.steps.at(-1)!.name).toBe("exporters");
     const { result } = await runEstate(monitored);
     const steps = result.servers.gpu1.host.steps;
     expect(steps.at(-1)!.name).toBe("exporters");
@@ -57,7 +59,7 @@ describe("monitoring under mocks", () => {
     expect(files.find((f) => f.path === "/etc/default/prometheus-node-exporter")!.content).toContain("--web.listen-address=10.66.0.135:9100");
     expect(files.find((f) => f.path === "/etc/infernus/metrics.conf")!.content).toContain("GPU=1\nUPS='apc'\nDATASETS='tank/rag tank/state tank/home'\nMODELS_LIST='/etc/infernus/models.list'");
     const firewall = (await resolve(steps.find((s) => s.name === "firewall")!.files)).value[0].content;
-    expect(firewall).toContain('ip saddr { 10.66.0.1 } tcp dport 9100 accept comment "metrics, for Prometheus on the edge"');
+    expect(firewall).toContain('ip saddr { 10.66.0.1 } tcp dport 9100 accept comment "metrics, for the self-check and Prometheus on the edge"');
   });
 
   it("exports the URLs (tunnel only) and every alert with its threshold", async () => {

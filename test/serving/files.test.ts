@@ -43,7 +43,7 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
     }
   });
 
-  it("has unit files (serving, power limits, replication, offsite) that systemd-analyze verify (real tool) accepts", () => {
+  it("has unit files (serving, power limits, replication, offsite, metrics) that systemd-analyze verify (real tool) accepts", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "infernus-serving-units-"));
     const units = [...files.keys()].filter((f) => f.startsWith("hosts/gpu1/etc/systemd/system/") && /\.(service|timer)$/.test(f));
     const offsite = stack === "singapore" ? ["infernus-offsite.service", "infernus-offsite.timer"] : [];
@@ -56,6 +56,8 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
       "infernus-fetch-tiktoken.service",
       "infernus-gpu-power.service",
       "infernus-llama-swap.service",
+      "infernus-metrics.service",
+      "infernus-metrics.timer",
       "infernus-syncoid.service",
       "infernus-syncoid.timer",
       ].sort(),

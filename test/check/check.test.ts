@@ -1,0 +1,216 @@
+/**
+ * infernus-check against the rendered gateway on real nginx (loopback), a stand-in model server
+ * and stand-in exporters whose metrics each case sets: all ok, a stopped backend, a model without
+ * weights, an old handshake, a server that hangs. Each run's time is measured: probes are bounded.
+ */
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderCheckConf, renderCheckHeader, CHECK_KEY_NAME, type CheckView } from "../../components/check/files";
+import { startBackend, startGateway, type Gateway } from "../gateway/lab";
+
+const KEY = "sk-infernus-check000000000000000000000000000000";
+const MODELS = ["gpt-oss-120b", "qwen3-embedding-8b"];
+const script = path.join(__dirname, "../../assets/check/check.sh");
+
+/** An exporter stand-in: serves whatever `metrics` holds at the time of the request. */
+async function startExporter() {
+  const state = { metrics: "" };
+  const server = http.createServer((_req, res) => res.end(state.metrics));
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return { state, port: (server.address() as AddressInfo).port, stop: () => new Promise<void>((done) => server.close(() => done())) };
+}
+
+/** A server that accepts connections and never answers: a host that hangs. */
+async function startSilent() {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return { port: (server.address() as AddressInfo).port, stop: () => new Promise<void>((done) => (sockets.forEach((s) => s.destroy()), server.close(() => done()))) };
+}
+
+interface Gpu1 {
+  readonly weights?: Record<string, { complete: number; bytes: number }>;
+  readonly running?: Record<string, number>;
+  readonly pool?: "online" | "degraded";
+  readonly upsStale?: number;
+}
+
+function gpu1Metrics(state: Gpu1 = {}): string {
+  const pool = state.pool ?? "online";
+  return [
+    "# TYPE infernus_gpu_info gauge",
+    'infernus_gpu_info{gpu="0",name="NVIDIA RTX PRO 6000 Blackwell Workstation Edition",driver="580.95.05"} 1',
+    ...["online", "degraded"].map((s) => `node_zfs_zpool_state{state="${s}",zpool="tank"} ${s === pool ? 1 : 0}`),
+    `infernus_ups_data_stale{ups="apc"} ${state.upsStale ?? 0}`,
+    'infernus_ups_battery_charge_percent{ups="apc"} 100',
+    'node_systemd_unit_state{name="infernus-fetch-gpt-oss-120b.service",state="failed",type="oneshot"} 0',
+    ...MODELS.flatMap((m) => {
+      const w = state.weights?.[m] ?? { complete: 1, bytes: 100 };
+      return [
+        `infernus_model_weights_complete{model="${m}"} ${w.complete}`,
+        `infernus_model_weights_bytes{model="${m}"} ${w.bytes}`,
+        `infernus_model_weights_expected_bytes{model="${m}"} 100`,
+        `infernus_model_running{model="${m}"} ${state.running?.[m] ?? 1}`,
+      ];
+    }),
+    "",
+  ].join("\n");
+}
+
+const edgeMetrics = (age: number) => `infernus_wireguard_handshake_age_seconds{peer="gpu1"} ${age}\ninfernus_wireguard_handshake_age_seconds{peer="phone"} 1763800000\n`;
+
+interface Run {
+  readonly status: number;
+  readonly lines: Record<string, { status: string; detail: string }>;
+  readonly output: string;
+  readonly ms: number;
+}
+
+function runCheck(conf: string, args: string[] = []): Promise<Run> {
+  const started = performance.now();
+  return new Promise((done) => {
+    execFile("bash", [script, ...args], { env: { ...process.env, INFERNUS_CHECK_CONF: conf }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const lines = Object.fromEntries(
+        stdout
+          .split("\n")
+          .map((line) => /^(ok|pending|failed)\s+(.+?)\s{2,}(.*)$/.exec(line))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => [m[2].trim(), { status: m[1], detail: m[3] }]),
+      );
+      done({ status: error ? Number(error.code) : 0, lines, output: stdout + stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+describe("infernus-check against stand-ins", () => {
+  let backend: Awaited<ReturnType<typeof startBackend>>;
+  let gateway: Gateway;
+  let edge: Awaited<ReturnType<typeof startExporter>>;
+  let gpu1: Awaited<ReturnType<typeof startExporter>>;
+  let prometheus: Awaited<ReturnType<typeof startExporter>>;
+  let silent: Awaited<ReturnType<typeof startSilent>>;
+  let view: CheckView;
+  const write = (v: CheckView) => {
+    const file = path.join(gateway.dir, "check.conf");
+    writeFileSync(file, renderCheckConf(v).replace("/etc/infernus/check.header", path.join(gateway.dir, "check.header")));
+    return file;
+  };
+
+  beforeAll(async () => {
+    backend = await startBackend({ chunks: 1, cadenceMs: 10, models: MODELS });
+    gateway = startGateway({
+      gateway: { port: 18448, upstreamPort: 0, maxRequestMiB: 1, generationTimeoutSeconds: 60 },
+      apiKeys: [{ name: CHECK_KEY_NAME, requestsPerMinute: 600, burst: 50, rotation: 0 }],
+      keys: { [CHECK_KEY_NAME]: KEY },
+      upstreams: [`127.0.0.1:${backend.port}`],
+    });
+    writeFileSync(path.join(gateway.dir, "check.header"), renderCheckHeader(KEY), { mode: 0o600 });
+    [edge, gpu1, prometheus] = await Promise.all([startExporter(), startExporter(), startExporter()]);
+    silent = await startSilent();
+    prometheus.state.metrics = 'up{instance="127.0.0.1:9100",job="node",server="edge"} 1 1763800000000\nup{instance="10.66.0.135:9100",job="node",server="gpu1"} 1 1763800000000\n';
+    view = {
+      gatewayOrigin: `https://localhost:${gateway.port}`,
+      connectTo: "127.0.0.1",
+      caFile: gateway.paths.certificate,
+      edgeMetrics: `http://127.0.0.1:${edge.port}/metrics`,
+      handshakeMaxSeconds: 300,
+      prometheus: `http://127.0.0.1:${prometheus.port}`,
+      timeouts: { probe: 2, answer: 10, load: 10 },
+      peers: ["gpu1"],
+      servers: [{ name: "gpu1", exporter: `127.0.0.1:${gpu1.port}`, gpus: 1, driverBranch: 580, pools: ["tank"], ups: "apc" }],
+      models: [
+        { name: "gpt-oss-120b", server: "gpu1", kind: "chat" },
+        { name: "qwen3-embedding-8b", server: "gpu1", kind: "embedding" },
+      ],
+    };
+  });
+  afterAll(async () => {
+    gateway?.stop();
+    await Promise.all([backend?.stop(), edge?.stop(), gpu1?.stop(), prometheus?.stop(), silent?.stop()]);
+  });
+
+  it("reports all ok for a healthy estate, and asks each model for an answer through the gateway", async () => {
+    edge.state.metrics = edgeMetrics(14);
+    gpu1.state.metrics = gpu1Metrics();
+    const before = backend.seen.length;
+    const run = await runCheck(write(view));
+    expect(run.output).toMatch(/12 ok, 0 pending, 0 failed/);
+    expect(run.status).toBe(0);
+    expect(run.lines["tunnel gpu1"]).toEqual({ status: "ok", detail: "handshake 14 s ago" });
+    expect(run.lines["gpus gpu1"].detail).toBe("1 × NVIDIA RTX PRO 6000 Blackwell Workstation Edition, driver 580.95.05");
+    expect(run.lines["gateway without a key"].detail).toBe("401");
+    expect(run.lines["gateway outside the API"].detail).toBe("404");
+    expect(run.lines["prometheus targets"].detail).toBe("all 2 up");
+    const asked = backend.seen.slice(before).filter((r) => r.model).map((r) => `${r.path} ${r.model} ${r.client}`);
+    expect(asked).toEqual(["/v1/chat/completions gpt-oss-120b infernus-check", "/v1/embeddings qwen3-embedding-8b infernus-check"]);
+    console.log(`all ok in ${run.ms.toFixed(0)} ms:\n${run.output}`);
+  });
+
+  it("leaves a model that is not loaded alone unless asked to --load it", async () => {
+    edge.state.metrics = edgeMetrics(14);
+    gpu1.state.metrics = gpu1Metrics({ running: { "gpt-oss-120b": 0 } });
+    let before = backend.seen.length;
+    const idle = await runCheck(write(view));
+    expect(idle.status).toBe(0);
+    expect(idle.lines["model gpt-oss-120b"]).toEqual({ status: "ok", detail: "weights complete, not loaded (infernus-check --load asks it too)" });
+    expect(backend.seen.slice(before).some((r) => r.model === "gpt-oss-120b")).toBe(false);
+    before = backend.seen.length;
+    const loaded = await runCheck(write(view), ["--load"]);
+    expect(loaded.lines["model gpt-oss-120b"].detail).toMatch(/^answered in \d+ ms, loaded first$/);
+    expect(backend.seen.slice(before).some((r) => r.model === "gpt-oss-120b")).toBe(true);
+  });
+
+  it("reports a model still downloading as pending with its progress, and exits 2", async () => {
+    edge.state.metrics = edgeMetrics(14);
+    gpu1.state.metrics = gpu1Metrics({ weights: { "gpt-oss-120b": { complete: 0, bytes: 43 } }, running: { "gpt-oss-120b": 0 } });
+    const run = await runCheck(write(view), ["--load"]);
+    expect(run.lines["model gpt-oss-120b"]).toEqual({ status: "pending", detail: "downloading: 43% of 0.0 GB (on gpu1: infernus-models)" });
+    expect(run.output).toMatch(/11 ok, 1 pending, 0 failed/);
+    expect(run.status).toBe(2);
+  });
+
+  it("reports an old handshake, a degraded pool and stale UPS data as failed, naming where to look", async () => {
+    edge.state.metrics = edgeMetrics(900);
+    gpu1.state.metrics = gpu1Metrics({ pool: "degraded", upsStale: 1 });
+    const run = await runCheck(write(view));
+    expect(run.status).toBe(1);
+    expect(run.lines["tunnel gpu1"]).toEqual({ status: "failed", detail: "last handshake 900 s ago (limit 300 s): gpu1 is off or its link is down; on gpu1: systemctl status wg-quick@wg0" });
+    expect(run.lines["pool gpu1/tank"]).toEqual({ status: "failed", detail: "DEGRADED: on gpu1: zpool status -x tank" });
+    expect(run.lines["ups gpu1/apc"].status).toBe("failed");
+  });
+
+  it("reports a stopped backend as failed, quickly", async () => {
+    edge.state.metrics = edgeMetrics(14);
+    gpu1.state.metrics = gpu1Metrics();
+    await backend.stop();
+    try {
+      const run = await runCheck(write(view));
+      expect(run.status).toBe(1);
+      expect(run.lines["gateway /healthz"].status).toBe("ok");
+      expect(run.lines["gateway /v1/models"].status).toBe("failed");
+      expect(run.lines["model gpt-oss-120b"].detail).toMatch(/^HTTP 50[234] after \d+ ms .*journalctl -u infernus-llama-swap$/);
+      expect(run.ms).toBeLessThan(10_000);
+      console.log(`stopped backend reported in ${run.ms.toFixed(0)} ms: ${run.lines["model gpt-oss-120b"].detail}`);
+    } finally {
+      backend = await startBackend({ chunks: 1, cadenceMs: 10, models: MODELS, port: backend.port });
+    }
+  });
+
+  it("says a server that hangs is unreachable within the probe bound, without asking its models", async () => {
+    edge.state.metrics = edgeMetrics(14);
+    const before = backend.seen.length;
+    const run = await runCheck(write({ ...view, servers: [{ ...view.servers[0], exporter: `127.0.0.1:${silent.port}` }] }));
+    expect(run.status).toBe(1);
+    expect(run.lines["server gpu1"].detail).toMatch(/^its metrics at 127\.0\.0\.1:\d+ do not answer within 2 s/);
+    expect(run.lines["model gpt-oss-120b"]).toEqual({ status: "failed", detail: "gpu1 is unreachable, so is its model" });
+    expect(backend.seen.slice(before).some((r) => r.model)).toBe(false);
+    // One bounded probe of 2 s for the server, the rest answer at once.
+    expect(run.ms).toBeLessThan(8_000);
+    console.log(`hung server reported in ${run.ms.toFixed(0)} ms`);
+  });
+});

@@ -1,0 +1,50 @@
+#!/usr/bin/env bats
+# assets/check/self-check.sh, the last step of `pulumi up`, against a stubbed infernus-check.
+# shellcheck disable=SC2016 # stub bodies are single-quoted: they expand when the stub runs
+
+setup() {
+  load stubs
+  setup_stubs
+  script=$BATS_TEST_DIRNAME/../../assets/check/self-check.sh
+  stub dpkg-query 'echo "install ok installed"'
+  stub sleep
+  export INFERNUS_CHECK=$STUBS/infernus-check ATTEMPTS=3 PAUSE_SECONDS=20
+  # Answers with the exit codes in RCS, one per run (the last one repeats).
+  export RCS_FILE=$BATS_TEST_TMPDIR/rcs
+  stub infernus-check 'read -r rc rest <"$RCS_FILE"; [[ -n $rest ]] && echo "$rest" >"$RCS_FILE"
+    echo "failed   tunnel gpu1    last handshake 900 s ago"; echo "0 ok, 0 pending, 1 failed"; exit "$rc"'
+}
+
+@test "a healthy estate passes at once, with --load" {
+  echo 0 >"$RCS_FILE"
+  run bash "$script"
+  [ "$status" -eq 0 ]
+  called "infernus-check --load"
+  [ "$(grep -c '^infernus-check' "$CALLS")" -eq 1 ]
+  [[ $output == *"the estate works"* ]]
+}
+
+@test "a failure that settles passes on a later attempt, after a pause" {
+  echo "1 1 0" >"$RCS_FILE"
+  run bash "$script"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^infernus-check' "$CALLS")" -eq 3 ]
+  called "sleep 20"
+  [[ $output == *"attempt 1: 0 ok, 0 pending, 1 failed; again in 20 s"* ]]
+}
+
+@test "pending alone does not fail the step, and is not retried" {
+  echo 2 >"$RCS_FILE"
+  run bash "$script"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^infernus-check' "$CALLS")" -eq 1 ]
+  [[ $output == *"what is pending (downloads) finishes by itself"* ]]
+}
+
+@test "a failure that stays fails the step after the last attempt, with the table shown" {
+  echo 1 >"$RCS_FILE"
+  run bash "$script"
+  [ "$status" -eq 1 ]
+  [ "$(grep -c '^infernus-check' "$CALLS")" -eq 3 ]
+  [[ $output == *"failed   tunnel gpu1"*"refused: the estate does not work as declared"* ]]
+}
