@@ -1,8 +1,6 @@
 /** The rendered serving files, checked by the llama-swap schema (ajv) and systemd-analyze. */
-import Ajv from "ajv";
-import draft7 from "ajv/dist/refs/json-schema-draft-07.json";
 import { load } from "js-yaml";
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -10,8 +8,8 @@ import { MODEL_CATALOGUE } from "../../components/serving/catalogue";
 import { VLLM_FIXED_FLAGS, VLLM_OPTION_FLAGS } from "../../components/serving/files";
 import { renderStack } from "../../render/render";
 import { clone, pulumiConfig, stackObject, tool } from "../helpers";
+import { llamaSwapValidator } from "./llamaSwapSchema";
 
-const SCHEMA = path.join(__dirname, "..", "..", "..", "shared", "reference", "llama-swap", "config-schema.json");
 
 describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
   let files: ReadonlyMap<string, string | Buffer>;
@@ -21,11 +19,7 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
   });
 
   it("has a llama-swap config that its JSON schema (ajv) accepts", () => {
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    // The schema names draft-07 by its https address; ajv knows it by the http one.
-    ajv.addMetaSchema({ ...draft7, $id: "https://json-schema.org/draft-07/schema#" });
-    ajv.addFormat("uri", true);
-    const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA, "utf8")));
+    const validate = llamaSwapValidator();
     const config = load(file("/etc/infernus/llama-swap/config.yaml")) as Record<string, unknown>;
     expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
     // The schema is live: it refuses what llama-swap refuses.
