@@ -13,7 +13,7 @@ import { edgeFirewall, edgeOpenings } from "./edge/exposure";
 import { Gateway } from "./gateway/gateway";
 import { GpuServer } from "./gpu/gpuServer";
 import { GATEWAY_PATHS } from "./gateway/nginx";
-import { PORTS } from "./monitoring/files";
+import { PORTS, type ScrapedServer } from "./monitoring/files";
 import { installExporters, Monitoring } from "./monitoring/monitoring";
 import { nvidiaGpus } from "./gpu/files";
 import { MODEL_CATALOGUE } from "./serving/catalogue";
@@ -43,6 +43,10 @@ export interface EstateArgs {
 }
 
 export class Estate extends pulumi.ComponentResource {
+  /** The validated stack config it was declared from. */
+  public readonly config: EstateConfig;
+  /** Every host whose exporter is read (the edge first), with the models each serves. */
+  public readonly watched: ScrapedServer[];
   public readonly edge: Edge;
   public readonly tunnel: WireGuard;
   /** Every host the program provisions, the edge first. */
@@ -71,6 +75,7 @@ export class Estate extends pulumi.ComponentResource {
   constructor(name: string, args: EstateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infernus:estate:Estate", name, {}, opts);
     const { config, credentials } = args;
+    this.config = config;
     const checkKey = apiKeySchema.parse({ name: CHECK_KEY_NAME });
     this.edge = new Edge(`${name}-edge`, { edge: config.edge, credentials, openings: edgeOpenings(config) }, { parent: this });
 
@@ -143,6 +148,10 @@ export class Estate extends pulumi.ComponentResource {
     installExporters(this.edge.host, EDGE_EXPORTER, { wireguard: config.tunnel.interface, auditLog: GATEWAY_PATHS.auditLog });
     const caFile = edge.domain ? undefined : GATEWAY_PATHS.caCertificate;
     const exporterOf = (server: string) => `${addressOf(server)}:${PORTS.nodeExporter}`;
+    this.watched = [
+      { name: edge.name, target: EDGE_EXPORTER, serves: false },
+      ...config.servers.map((s) => ({ name: s.name, target: exporterOf(s.name), serves: s.models.length > 0, models: s.models.map((m) => m.name) })),
+    ];
     if (config.monitoring) {
       if (!args.telegramBotToken) {
         throw new pulumi.RunError("infernus: monitoring sends alerts through a Telegram bot: pulumi config set --secret infernus:telegramBotToken <token from @BotFather>");
@@ -153,10 +162,7 @@ export class Estate extends pulumi.ComponentResource {
           host: this.edge.host,
           config: config.monitoring,
           botToken: args.telegramBotToken,
-          servers: [
-            { name: edge.name, target: EDGE_EXPORTER, serves: false },
-            ...config.servers.map((s) => ({ name: s.name, target: exporterOf(s.name), serves: s.models.length > 0, models: s.models.map((m) => m.name) })),
-          ],
+          servers: this.watched,
           tunnelAddress: edgeAddress,
           healthUrl: this.gateway.healthUrl,
           caFile,

@@ -11,6 +11,7 @@
  *   out/<stack>/topology.md                    a Mermaid diagram of the estate
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { renderRunbook } from "./runbook";
 import * as path from "node:path";
 import * as QRCode from "qrcode";
 import { declareEstate } from "../components/program";
@@ -51,6 +52,16 @@ export async function renderStack(stack: string, config = stackConfig(stack)): P
   const endpoint = (await resolve(estate.tunnelEndpoint)).value;
   files.set("plan.json", JSON.stringify(plan(stack, resources, steps, endpoint, estate.addresses), null, 2) + "\n");
   files.set("topology.md", topology(stack, estate, endpoint));
+  files.set(
+    "RUNBOOK.md",
+    renderRunbook({
+      stack,
+      config: estate.config,
+      steps: estate.hosts.map((h) => ({ host: h.hostName, names: h.steps.map((s) => s.name) })),
+      watched: estate.watched,
+      storage: Object.fromEntries(Object.entries(estate.servers).map(([name, s]) => [name, s.storageSummary])),
+    }),
+  );
   return { files };
 }
 

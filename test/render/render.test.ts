@@ -17,7 +17,7 @@ function listTree(dir: string, prefix = ""): string[] {
 }
 
 describe.each([["home"], ["singapore"]])("npm run render -- %s", (stack) => {
-  it("writes the layout of DESIGN.md: hosts, steps, clients, cloud, plan and topology", async () => {
+  it("writes the layout of DESIGN.md: hosts, steps, clients, cloud, plan and topology, and the runbook", async () => {
     const files = new Set((await renderStack(stack)).files.keys());
     const plan = JSON.parse(String((await renderStack(stack)).files.get("plan.json")));
     const fromSteps = new Set<string>();
@@ -29,7 +29,7 @@ describe.each([["home"], ["singapore"]])("npm run render -- %s", (stack) => {
     }
     const clients = ["laptop", "minipc", "phone"].flatMap((c) => [`clients/${c}.conf`, `clients/${c}.png`]);
     const cloud = stack === "singapore" ? ["cloud/infernus-edge-droplet.user-data.yaml"] : [];
-    expect([...files].sort()).toEqual([...fromSteps, ...clients, ...cloud, "plan.json", "serving.md", "topology.md"].sort());
+    expect([...files].sort()).toEqual([...fromSteps, ...clients, ...cloud, "RUNBOOK.md", "plan.json", "serving.md", "topology.md"].sort());
     expect(files).toContain("hosts/gpu1/etc/wireguard/wg0.conf");
   });
 
