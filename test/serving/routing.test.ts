@@ -205,5 +205,6 @@ describe("two servers: each model reached through either server, a server down t
     expect(lost.status).toBe(502);
     expect(JSON.parse(lost.body).error.message).toMatch(/^peer gpu2 \(http:\/\/10\.66\.0\.\d+:8080\) for qwen3-coder-30b: connect ECONNREFUSED/);
     expect(lost.ms).toBeLessThan(3_000);
+    console.log(`gpu2 down: its model answered 502 in ${lost.ms.toFixed(0)} ms`);
   });
 });
