@@ -19,6 +19,16 @@ describe() {
   printf '# HELP %s %s\n# TYPE %s %s\n' "$1" "$3" "$1" "$2"
 }
 
+# Samples are gathered per metric in a scratch folder, then printed under their HELP and TYPE.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# family NAME TYPE HELP: one metric's HELP and TYPE, then the samples gathered in $scratch/NAME.
+family() {
+  describe "$1" "$2" "$3"
+  cat "$scratch/$1" 2>/dev/null
+}
+
 # Writes stdin to DIR/NAME.prom in one rename, so node_exporter never reads half a file.
 publish() {
   cat >"$dir/$1.prom.tmp" && mv "$dir/$1.prom.tmp" "$dir/$1.prom"
@@ -31,28 +41,20 @@ if [[ $GPU == 1 ]]; then
       reasons=${reasons// /}
       # Event reasons 0x20 (software thermal), 0x40 (hardware thermal), 0x80 (power brake).
       throttle=$(((reasons & 0xE0) != 0 ? 1 : 0))
-      printf 'infernus_gpu_temperature_celsius{gpu="%s"} %s\n' "$index" "${temperature// /}" >>"$dir/gpu.temperature"
-      printf 'infernus_gpu_power_watts{gpu="%s"} %s\n' "$index" "${power// /}" >>"$dir/gpu.power"
-      printf 'infernus_gpu_memory_used_bytes{gpu="%s"} %s\n' "$index" "$((${memory// /} * 1048576))" >>"$dir/gpu.memory"
-      printf 'infernus_gpu_thermal_throttle{gpu="%s"} %s\n' "$index" "$throttle" >>"$dir/gpu.throttle"
-      printf 'infernus_gpu_info{gpu="%s",name="%s",driver="%s"} 1\n' "$index" "${name# }" "${driver// /}" >>"$dir/gpu.info"
-      [[ ${ecc// /} =~ ^[0-9]+$ ]] && printf 'infernus_gpu_ecc_uncorrected_errors_total{gpu="%s"} %s\n' "$index" "${ecc// /}" >>"$dir/gpu.ecc"
+      printf 'infernus_gpu_temperature_celsius{gpu="%s"} %s\n' "$index" "${temperature// /}" >>"$scratch/infernus_gpu_temperature_celsius"
+      printf 'infernus_gpu_power_watts{gpu="%s"} %s\n' "$index" "${power// /}" >>"$scratch/infernus_gpu_power_watts"
+      printf 'infernus_gpu_memory_used_bytes{gpu="%s"} %s\n' "$index" "$((${memory// /} * 1048576))" >>"$scratch/infernus_gpu_memory_used_bytes"
+      printf 'infernus_gpu_thermal_throttle{gpu="%s"} %s\n' "$index" "$throttle" >>"$scratch/infernus_gpu_thermal_throttle"
+      printf 'infernus_gpu_info{gpu="%s",name="%s",driver="%s"} 1\n' "$index" "${name# }" "${driver// /}" >>"$scratch/infernus_gpu_info"
+      [[ ${ecc// /} =~ ^[0-9]+$ ]] && printf 'infernus_gpu_ecc_uncorrected_errors_total{gpu="%s"} %s\n' "$index" "${ecc// /}" >>"$scratch/infernus_gpu_ecc_uncorrected_errors_total"
       index=$((index + 1))
     done < <(nvidia-smi --query-gpu=temperature.gpu,power.draw,memory.used,clocks_event_reasons.active,ecc.errors.uncorrected.volatile.total,driver_version,name --format=csv,noheader,nounits 2>/dev/null)
-    # Each metric's samples together, under its HELP and TYPE.
-    describe infernus_gpu_info gauge "One per GPU nvidia-smi sees, with its name and driver."
-    cat "$dir/gpu.info" 2>/dev/null
-    describe infernus_gpu_temperature_celsius gauge "GPU core temperature."
-    cat "$dir/gpu.temperature" 2>/dev/null
-    describe infernus_gpu_power_watts gauge "GPU power draw."
-    cat "$dir/gpu.power" 2>/dev/null
-    describe infernus_gpu_memory_used_bytes gauge "GPU memory in use."
-    cat "$dir/gpu.memory" 2>/dev/null
-    describe infernus_gpu_thermal_throttle gauge "1 while the GPU slows down for heat or a power brake."
-    cat "$dir/gpu.throttle" 2>/dev/null
-    describe infernus_gpu_ecc_uncorrected_errors_total counter "Uncorrected ECC errors since the driver loaded."
-    cat "$dir/gpu.ecc" 2>/dev/null
-    rm -f "$dir"/gpu.info "$dir"/gpu.temperature "$dir"/gpu.power "$dir"/gpu.memory "$dir"/gpu.throttle "$dir"/gpu.ecc
+    family infernus_gpu_info gauge "One per GPU nvidia-smi sees, with its name and driver."
+    family infernus_gpu_temperature_celsius gauge "GPU core temperature."
+    family infernus_gpu_power_watts gauge "GPU power draw."
+    family infernus_gpu_memory_used_bytes gauge "GPU memory in use."
+    family infernus_gpu_thermal_throttle gauge "1 while the GPU slows down for heat or a power brake."
+    family infernus_gpu_ecc_uncorrected_errors_total counter "Uncorrected ECC errors since the driver loaded."
   } | publish gpu
 fi
 
@@ -100,34 +102,27 @@ merge_vllm() {
 }
 
 if [[ -n $MODELS_LIST && -r $MODELS_LIST ]]; then
-  scraped=$(mktemp -d)
-  trap 'rm -rf "$scraped"' EXIT
-  touch "$scraped/weights" "$scraped/bytes" "$scraped/expected" "$scraped/running"
   while read -r name _repo bytes modeldir port; do
     [[ -n $name ]] || continue
-    printf 'infernus_model_weights_complete{model="%s"} %s\n' "$name" "$([[ -e $modeldir/.infernus-complete ]] && echo 1 || echo 0)" >>"$scraped/weights"
+    printf 'infernus_model_weights_complete{model="%s"} %s\n' "$name" "$([[ -e $modeldir/.infernus-complete ]] && echo 1 || echo 0)" >>"$scratch/infernus_model_weights_complete"
     have=$(du -sb "$modeldir" 2>/dev/null | cut -f1)
-    printf 'infernus_model_weights_bytes{model="%s"} %s\n' "$name" "${have:-0}" >>"$scraped/bytes"
-    printf 'infernus_model_weights_expected_bytes{model="%s"} %s\n' "$name" "$bytes" >>"$scraped/expected"
+    printf 'infernus_model_weights_bytes{model="%s"} %s\n' "$name" "${have:-0}" >>"$scratch/infernus_model_weights_bytes"
+    printf 'infernus_model_weights_expected_bytes{model="%s"} %s\n' "$name" "$bytes" >>"$scratch/infernus_model_weights_expected_bytes"
     # Straight to the model's own port: asking llama-swap would load a model that is not running.
     running=0
-    if [[ -n ${port:-} ]] && curl -fsS --max-time 3 "http://127.0.0.1:$port/metrics" >"$scraped/vllm.$name" 2>/dev/null; then
+    if [[ -n ${port:-} ]] && curl -fsS --max-time 3 "http://127.0.0.1:$port/metrics" >"$scratch/vllm.$name" 2>/dev/null; then
       running=1
     else
-      rm -f "$scraped/vllm.$name"
+      rm -f "$scratch/vllm.$name"
     fi
-    printf 'infernus_model_running{model="%s"} %s\n' "$name" "$running" >>"$scraped/running"
+    printf 'infernus_model_running{model="%s"} %s\n' "$name" "$running" >>"$scratch/infernus_model_running"
   done <"$MODELS_LIST"
   {
-    describe infernus_model_weights_complete gauge "1 when the model's weights are fully downloaded."
-    cat "$scraped/weights"
-    describe infernus_model_weights_bytes gauge "Bytes of the model's weights on disk so far."
-    cat "$scraped/bytes"
-    describe infernus_model_weights_expected_bytes gauge "Bytes of the model's complete weights."
-    cat "$scraped/expected"
-    describe infernus_model_running gauge "1 while the model is loaded and its vLLM answers."
-    cat "$scraped/running"
-    if compgen -G "$scraped/vllm.*" >/dev/null; then merge_vllm "$scraped"/vllm.*; fi
+    family infernus_model_weights_complete gauge "1 when the model's weights are fully downloaded."
+    family infernus_model_weights_bytes gauge "Bytes of the model's weights on disk so far."
+    family infernus_model_weights_expected_bytes gauge "Bytes of the model's complete weights."
+    family infernus_model_running gauge "1 while the model is loaded and its vLLM answers."
+    if compgen -G "$scratch/vllm.*" >/dev/null; then merge_vllm "$scratch"/vllm.*; fi
   } | publish models
 fi
 
