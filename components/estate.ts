@@ -84,6 +84,8 @@ export class Estate extends pulumi.ComponentResource {
     if (plan.problems.length > 0) throw new Error(`address plan: ${plan.problems.map((p) => p.message).join("; ")}`);
     const addressOf = (peer: string) => plan.peers.find((p) => p.name === peer)!.address;
     const edgeAddress = addressOf(config.edge.name);
+    /** Where a server's llama-swap answers on the tunnel: for the gateway and for the other servers. */
+    const servingAddressOf = (server: string) => `${addressOf(server)}:${config.gateway.upstreamPort}`;
     this.tunnel = new WireGuard(
       `${name}-tunnel`,
       { tunnel: config.tunnel, peers: plan.peers.map((p) => ({ ...p, fullTunnel: fullTunnel.has(p.name) })), hubEndpoint: this.edge.endpoint },
@@ -114,7 +116,7 @@ export class Estate extends pulumi.ComponentResource {
             hfToken: args.hfToken,
             servingPeers: config.servers
               .filter((other) => other !== server && other.models.length > 0)
-              .map((other) => ({ name: other.name, url: `http://${addressOf(other.name)}:${config.gateway.upstreamPort}`, models: other.models.map((m) => m.name) })),
+              .map((other) => ({ name: other.name, url: `http://${servingAddressOf(other.name)}`, models: other.models.map((m) => m.name) })),
             offsite: this.offsite && config.offsite ? { config: config.offsite, target: this.offsite } : undefined,
             watchedFrom: edgeAddress,
             configPath: `servers[${config.servers.indexOf(server)}]`,
@@ -131,7 +133,7 @@ export class Estate extends pulumi.ComponentResource {
       {
         gateway: config.gateway,
         apiKeys: [...config.apiKeys, checkKey],
-        upstreams: config.servers.map((s) => `${addressOf(s.name)}:${config.gateway.upstreamPort}`),
+        upstreams: config.servers.map((s) => servingAddressOf(s.name)),
         publicHost: edge.domain ?? this.edge.endpoint,
         tunnelAddress: edgeAddress,
         upstreamKey,
