@@ -34,3 +34,7 @@ export const monitoring = estate.monitoring
 export const selfCheck = estate.selfCheck.report;
 /** How `npm run status` reaches the edge over SSH (address, port, user, pinned host key). */
 export const edgeSsh = estate.edgeSsh;
+/** Each app: its kind, host and URL on the tunnel. */
+export const apps = Object.fromEntries(Object.values(estate.apps).map((app) => [app.name, { kind: app.kind, host: app.host, url: app.url }]));
+/** Per app, the lines a client needs: URL, and its key where it has one (secret). */
+export const appSnippets = Object.fromEntries(Object.values(estate.apps).map((app) => [app.name, app.snippet]));

@@ -4,6 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { App } from "./apps/app";
+import { appDataDir, appOpenings } from "./apps/placement";
 import { CHECK_KEY_NAME } from "./check/files";
 import { SelfCheck } from "./check/selfCheck";
 import { peerRequests } from "./config/checks";
@@ -13,7 +15,7 @@ import { edgeFirewall, edgeOpenings } from "./edge/exposure";
 import { Gateway } from "./gateway/gateway";
 import { GpuServer } from "./gpu/gpuServer";
 import { GATEWAY_PATHS } from "./gateway/nginx";
-import { PORTS, type ScrapedServer } from "./monitoring/files";
+import { MONITORING_PATHS, PORTS, type ScrapedServer } from "./monitoring/files";
 import { installExporters, Monitoring } from "./monitoring/monitoring";
 import { nvidiaGpus } from "./gpu/files";
 import { MODEL_CATALOGUE } from "./serving/catalogue";
@@ -67,6 +69,8 @@ export class Estate extends pulumi.ComponentResource {
   public readonly offsite?: OffsiteTarget;
   public readonly monitoring?: Monitoring;
   public readonly selfCheck: SelfCheck;
+  /** The user's apps by name, each on the host the stack names. */
+  public readonly apps: Record<string, App>;
   /** How the operator reaches the edge over SSH (no key): what `npm run status` uses. */
   public readonly edgeSsh: pulumi.Output<{ host: string; port: number; user: string; hostKey?: string }>;
   /** Where the offsite copy is and how to restore it, with its password and salt. Secret. */
@@ -119,6 +123,7 @@ export class Estate extends pulumi.ComponentResource {
               .map((other) => ({ name: other.name, url: `http://${servingAddressOf(other.name)}`, models: other.models.map((m) => m.name) })),
             offsite: this.offsite && config.offsite ? { config: config.offsite, target: this.offsite } : undefined,
             watchedFrom: edgeAddress,
+            appOpenings: appOpenings(config, server.name),
             configPath: `servers[${config.servers.indexOf(server)}]`,
           },
           { parent: this },
@@ -149,6 +154,7 @@ export class Estate extends pulumi.ComponentResource {
     });
     installExporters(this.edge.host, EDGE_EXPORTER, { wireguard: config.tunnel.interface, auditLog: GATEWAY_PATHS.auditLog });
     const caFile = edge.domain ? undefined : GATEWAY_PATHS.caCertificate;
+    this.apps = this.placeApps(name, config, edgeAddress, addressOf);
     const exporterOf = (server: string) => `${addressOf(server)}:${PORTS.nodeExporter}`;
     this.watched = [
       { name: edge.name, target: EDGE_EXPORTER, serves: false },
@@ -168,6 +174,13 @@ export class Estate extends pulumi.ComponentResource {
           tunnelAddress: edgeAddress,
           healthUrl: this.gateway.healthUrl,
           caFile,
+          apps: Object.values(this.apps).map((app) => ({
+            name: app.name,
+            host: app.host,
+            healthUrl: app.healthUrl,
+            metrics: app.readOnlyKey ? { target: app.address, keyFile: `${MONITORING_PATHS.appKeys}/${app.name}.key` } : undefined,
+            metricsKey: app.readOnlyKey,
+          })),
         },
         { parent: this },
       );
@@ -216,6 +229,8 @@ export class Estate extends pulumi.ComponentResource {
             ups: s.ups?.name,
           })),
           models: config.servers.flatMap((s) => s.models.map((m) => ({ name: m.name, server: s.name, kind: MODEL_CATALOGUE[m.name].kind }))),
+          edge: edge.name,
+          apps: Object.values(this.apps).map((app) => ({ name: app.name, host: app.host, healthUrl: app.healthUrl })),
         })),
       },
       { parent: this },
@@ -235,5 +250,40 @@ export class Estate extends pulumi.ComponentResource {
       selfCheck: this.selfCheck.report,
       gpuInventory: Object.fromEntries(Object.entries(this.servers).map(([n, s]) => [n, s.gpuInventory])),
     });
+  }
+
+  /** Each app on its host, after that host's own steps; Perplexica calls the gateway through the tunnel. */
+  private placeApps(name: string, config: EstateConfig, edgeAddress: string, addressOf: (peer: string) => string): Record<string, App> {
+    const domain = config.edge.domain;
+    const port = config.gateway.port === 443 ? "" : `:${config.gateway.port}`;
+    // With a public certificate the app uses the public name, resolved to the edge's tunnel address;
+    // with the private CA it calls the tunnel address, which the certificate names too.
+    const gatewayHost = domain ?? edgeAddress;
+    const hostOf = (host: string) => (host === config.edge.name ? this.edge.host : this.servers[host].host);
+    return Object.fromEntries(
+      config.apps.map((app) => [
+        app.name,
+        new App(
+          `${name}-app-${app.name}`,
+          {
+            app,
+            host: hostOf(app.host),
+            listen: addressOf(app.host),
+            tunnelInterface: config.tunnel.interface,
+            dataDir: appDataDir(config, app),
+            gateway:
+              app.kind === "perplexica"
+                ? {
+                    baseUrl: `https://${gatewayHost}${port}/v1`,
+                    hosts: domain ? [`${domain}:${edgeAddress}`] : [],
+                    caCertificate: domain ? undefined : this.gateway.caCertificate,
+                    apiKey: this.gateway.apiKeys[app.apiKey ?? app.name],
+                  }
+                : undefined,
+          },
+          { parent: this },
+        ),
+      ]),
+    );
   }
 }

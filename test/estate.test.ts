@@ -131,8 +131,13 @@ describe("the estate under mocks", () => {
 describe("index.ts", () => {
   it("runs under mocks and exports the endpoint, the addresses and the client configs (secret)", async () => {
     const { result } = await runUnderMocks(() => import("../index"), { config: pulumiConfig(home), stack: "home" });
-    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["apiBaseUrl", "apiKeys", "apiSnippets", "caCertificate", "clientConfigs", "edgeSsh", "gpuInventory", "monitoring", "offsite", "selfCheck", "serving", "storage", "tunnelAddresses", "tunnelEndpoint"]);
-    for (const secret of [result.clientConfigs, result.apiKeys, result.apiSnippets]) expect(await pulumi.isSecret(pulumi.output(secret))).toBe(true);
+    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["apiBaseUrl", "apiKeys", "apiSnippets", "appSnippets", "apps", "caCertificate", "clientConfigs", "edgeSsh", "gpuInventory", "monitoring", "offsite", "selfCheck", "serving", "storage", "tunnelAddresses", "tunnelEndpoint"]);
+    for (const secret of [result.clientConfigs, result.apiKeys, result.apiSnippets, result.appSnippets]) expect(await pulumi.isSecret(pulumi.output(secret))).toBe(true);
+    expect(result.apps).toEqual({
+      search: { kind: "perplexica", host: "edge", url: "http://10.66.0.1:3000" },
+      memory: { kind: "qdrant", host: "gpu1", url: "http://10.66.0.135:6333" },
+      n8n: { kind: "n8n", host: "edge", url: "http://10.66.0.1:5678" },
+    });
     expect(await pulumi.isSecret(pulumi.output(result.caCertificate))).toBe(false);
     expect((await resolve(result.tunnelAddresses)).value).toMatchObject({ edge: "10.66.0.1" });
     expect((result.storage as unknown as Record<string, { datasets: object[] }>).gpu1.datasets).toContainEqual({ name: "tank/rag", mountpoint: "/srv/rag", snapshots: "frequent", replica: "vault/backup/rag" });

@@ -1,5 +1,8 @@
 /** Shared test fixtures: the user's stacks as plain objects, and running them under mocks. */
 import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { declareEstate } from "../components/program";
 import { runUnderMocks } from "../render/runtime";
 import { stackConfig } from "../render/stackFile";
@@ -35,4 +38,22 @@ export function toolOutput(command: string, args: readonly string[], input?: str
 
 export function clone<T>(value: T): T {
   return structuredClone(value);
+}
+
+/**
+ * systemd-analyze verify (the real tool) on rendered units. The binaries they start are not
+ * installed here: each Exec line points at a stand-in, and each runs as root (no service users).
+ */
+export function verifyUnits(units: readonly { name: string; text: string }[]): { status: number; stdout: string; stderr: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), "infernus-units-"));
+  const standIn = path.join(dir, "stand-in");
+  writeFileSync(standIn, "#!/bin/sh\nexit 0\n");
+  chmodSync(standIn, 0o755);
+  const paths = units.map((unit) => {
+    const target = path.join(dir, unit.name);
+    // Continuation lines of an Exec command go with the command the stand-in replaces.
+    writeFileSync(target, unit.text.replace(/^(Exec\w+)=(?:.*\\\n)*.*$/gm, `$1=${standIn}`).replace(/^(User|Group)=.*$/gm, "$1=root"));
+    return target;
+  });
+  return tool("systemd-analyze", ["verify", ...paths]);
 }

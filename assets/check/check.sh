@@ -23,11 +23,12 @@ esac
   exit 64
 }
 
-gateway='' connect_to='' ca_file='' header_file='' edge_metrics='' handshake_max=300 prometheus='' probe_seconds=5 answer_seconds=60 load_seconds=900
-peers=() servers=() models=()
+gateway='' edge_name='' connect_to='' ca_file='' header_file='' edge_metrics='' handshake_max=300 prometheus='' probe_seconds=5 answer_seconds=60 load_seconds=900
+peers=() servers=() models=() apps=()
 while read -r kind a b c d e f; do
   case $kind in
   gateway) gateway=$a connect_to=${b#-} ca_file=${c#-} ;;
+  edge) edge_name=$a ;;
   key) header_file=$a ;;
   wireguard) edge_metrics=$a handshake_max=$b ;;
   prometheus) prometheus=$a ;;
@@ -35,6 +36,7 @@ while read -r kind a b c d e f; do
   peer) peers+=("$a") ;;
   server) servers+=("$a $b $c $d $e $f") ;;
   model) models+=("$a $b $c") ;;
+  app) apps+=("$a $b $c") ;;
   esac
 done < <(grep -v '^#' "$conf")
 
@@ -209,6 +211,22 @@ for entry in "${models[@]}"; do
     row ok "$check" "answered in $(ms "$took")$([[ $running == 1 ]] || echo ", loaded first")"
   else
     row failed "$check" "HTTP ${code:-none} after $(ms "$took") $(cat "$scratch/body" "$scratch/curl.error" 2>/dev/null | head -c 160 | tr -s '\n' ' '): on $server: journalctl -u infernus-llama-swap"
+  fi
+done
+
+# The user's apps: each answers its health path over the tunnel, as a client would reach it.
+for entry in "${apps[@]}"; do
+  read -r name host url <<<"$entry"
+  if [[ -z ${reachable[$host]+x} && $host != "$edge_name" ]]; then
+    row failed "app $name" "not asked: $host does not answer (see server $host)"
+    continue
+  fi
+  result=$(curl -sS --max-time "$probe_seconds" -o /dev/null -w '%{http_code} %{time_total}' "$url" 2>"$scratch/curl.error")
+  read -r code took <<<"$result"
+  if [[ $code == 200 ]]; then
+    row ok "app $name" "$url answers in $(ms "$took")"
+  else
+    row failed "app $name" "$url: HTTP ${code:-none} $(head -c 120 "$scratch/curl.error" | tr -s '\n' ' '): on $host: journalctl -u infernus-$name -n 50"
   fi
 done
 

@@ -43,6 +43,10 @@ export interface CheckView {
   readonly peers: readonly string[];
   readonly servers: readonly CheckedServer[];
   readonly models: readonly { readonly name: string; readonly server: string; readonly kind: string }[];
+  /** The edge's own name: its apps need no server to answer first. */
+  readonly edge: string;
+  /** The user's apps, by the health URL each answers on the tunnel. */
+  readonly apps: readonly { readonly name: string; readonly host: string; readonly healthUrl: string }[];
 }
 
 export function renderCheckConf(view: CheckView): string {
@@ -50,6 +54,7 @@ export function renderCheckConf(view: CheckView): string {
   return [
     HEADER,
     `gateway ${view.gatewayOrigin} ${dash(view.connectTo)} ${dash(view.caFile)}`,
+    `edge ${view.edge}`,
     `key ${CHECK_PATHS.header}`,
     `wireguard ${view.edgeMetrics} ${view.handshakeMaxSeconds}`,
     ...(view.prometheus ? [`prometheus ${view.prometheus}`] : []),
@@ -57,6 +62,7 @@ export function renderCheckConf(view: CheckView): string {
     ...view.peers.map((peer) => `peer ${peer}`),
     ...view.servers.map((s) => `server ${s.name} ${s.exporter} ${s.gpus} ${s.driverBranch} ${dash(s.pools.join(","))} ${dash(s.ups)}`),
     ...view.models.map((m) => `model ${m.name} ${m.server} ${m.kind}`),
+    ...view.apps.map((a) => `app ${a.name} ${a.host} ${a.healthUrl}`),
     "",
   ].join("\n");
 }

@@ -4,6 +4,9 @@ import { overlaps, parseCidr } from "../network/ip";
 import { GPU_CATALOGUE, gpuSpecOf } from "../gpu/catalogue";
 import { servingPlan } from "../serving/plan";
 import { CHECK_KEY_NAME } from "../check/files";
+import { APP_CATALOGUE, appPort } from "../apps/catalogue";
+import { MODEL_CATALOGUE } from "../serving/catalogue";
+import { PORTS } from "../monitoring/files";
 import type { Problem } from "./problems";
 import type { EstateConfig } from "./schema";
 
@@ -30,6 +33,7 @@ export function crossChecks(config: EstateConfig): Problem[] {
     ...hostKeyChecks(config),
     ...edgeChecks(config),
     ...config.servers.flatMap((server, i) => serverChecks(server, `servers[${i}]`)),
+    ...appChecks(config),
     ...(peerNames.length === 0 ? planAddresses(config.tunnel.cidr, peerRequests(config)).problems : []),
   ];
 }
@@ -164,4 +168,80 @@ function poolChecks(server: EstateConfig["servers"][number], path: string): Prob
     problems.push({ path: `${path}.ups.offDelaySeconds`, value: server.ups.offDelaySeconds, message: `must be less than onDelaySeconds (${server.ups.onDelaySeconds}), or the UPS may not restore power to the outlets` });
   }
   return problems;
+}
+
+/** The smallest droplet that holds Perplexica beside nginx and Prometheus. */
+const PERPLEXICA_EDGE_MIN_GB = 4;
+
+function appChecks(config: EstateConfig): Problem[] {
+  const hosts = [config.edge.name, ...config.servers.map((s) => s.name)];
+  const served = new Map(config.servers.flatMap((s) => s.models.map((m) => [m.name, s.name] as const)));
+  const problems = duplicateNames(config.apps.map((app, i) => ({ name: app.name, configPath: `apps[${i}]` })), "each app names its unit, data folder and outputs");
+  config.apps.forEach((app, i) => {
+    const at = `apps[${i}]`;
+    const spec = APP_CATALOGUE[app.kind];
+    if (!hosts.includes(app.host)) {
+      problems.push({ path: `${at}.host`, value: app.host, message: `no such host; name the edge or a server: ${hosts.join(", ")}` });
+      return;
+    }
+    const server = config.servers.find((s) => s.name === app.host);
+    if (app.serveLan && spec.guard === "none") {
+      problems.push({ path: `${at}.serveLan`, value: true, message: `${spec.title} has no key or login of its own: anyone on the LAN could use your models through it; reach it from a WireGuard client instead` });
+    }
+    if (spec.ragStore && !server?.pools.some((p) => p.role === "primary")) {
+      problems.push({ path: `${at}.host`, value: app.host, message: `${spec.title} keeps the RAG memory, which must live on a server's primary ZFS pool (snapshots, replica, offsite copy); place it on a server with pools` });
+    }
+    if (app.kind === "perplexica") {
+      problems.push(...modelUse(app.chatModel, "chat", `${at}.chatModel`, served), ...modelUse(app.embeddingModel, "embedding", `${at}.embeddingModel`, served));
+      const key = app.apiKey ?? app.name;
+      if (!config.apiKeys.some((k) => k.name === key)) {
+        problems.push({ path: app.apiKey ? `${at}.apiKey` : `${at}.name`, value: key, message: `the app calls the gateway with the API key ${key}: add { name: ${key} } to infernus:apiKeys` });
+      }
+      const edge = config.edge;
+      const gb = edge.kind === "digitalocean" ? Number(/-(\d+)gb/.exec(edge.size)?.[1]) : undefined;
+      if (app.host === edge.name && gb !== undefined && gb < PERPLEXICA_EDGE_MIN_GB) {
+        problems.push({ path: `${at}.host`, value: app.host, message: `the droplet (${(edge as { size: string }).size}) has ${gb} GB; Perplexica with SearxNG needs ${PERPLEXICA_EDGE_MIN_GB} GB beside nginx and Prometheus: size s-2vcpu-4gb, or place it on a home server` });
+      }
+    }
+  });
+  const taken = config.apps.flatMap((app, i) => {
+    const used = hostPorts(config, app.host).find((p) => p.port === appPort(app));
+    return used ? [{ path: config.apps[i].port === undefined ? `apps[${i}]` : `apps[${i}].port`, value: appPort(app), message: `${app.host} already uses port ${used.port} for ${used.what}; give the app another port` }] : [];
+  });
+  const clashes = duplicates(
+    config.apps.map((app, i) => ({ value: `${app.host}:${appPort(app)}`, path: `apps[${i}].port`, owner: `apps[${i}]` })),
+    (first) => `the same host and port as ${first}; give one of them another port`,
+  );
+  return [...problems, ...taken, ...clashes];
+}
+
+function modelUse(name: string, kind: "chat" | "embedding", path: string, served: ReadonlyMap<string, string>): Problem[] {
+  const entry = MODEL_CATALOGUE[name];
+  const ofKind = Object.keys(MODEL_CATALOGUE).filter((m) => MODEL_CATALOGUE[m].kind === kind);
+  if (!entry) return [{ path, value: name, message: `not in the model catalogue; ${kind} models: ${ofKind.join(", ")}` }];
+  if (entry.kind !== kind) return [{ path, value: name, message: `a ${entry.kind} model; a ${kind} model is needed: ${ofKind.join(", ")}` }];
+  if (!served.has(name)) return [{ path, value: name, message: `no server declares it; add it to a server's models` }];
+  return [];
+}
+
+/** The ports a host's own services hold (apps excluded). */
+function hostPorts(config: EstateConfig, host: string): { port: number; what: string }[] {
+  const server = config.servers.find((s) => s.name === host);
+  if (server) {
+    return [
+      { port: server.ssh.port, what: "SSH" },
+      { port: config.gateway.upstreamPort, what: "the models (llama-swap)" },
+      { port: PORTS.nodeExporter, what: "node_exporter" },
+    ];
+  }
+  const edge = config.edge;
+  return [
+    { port: edge.kind === "existing" ? edge.ssh.port : 22, what: "SSH" },
+    { port: config.gateway.port, what: "the gateway" },
+    { port: 80, what: "Let's Encrypt" },
+    { port: PORTS.nodeExporter, what: "node_exporter" },
+    { port: PORTS.prometheus, what: "Prometheus" },
+    { port: PORTS.alertmanager, what: "Alertmanager" },
+    { port: PORTS.blackbox, what: "the blackbox exporter" },
+  ];
 }

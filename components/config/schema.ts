@@ -390,6 +390,47 @@ export const monitoringSchema = strictObject({
   thresholds: thresholdsSchema.prefault({}),
 });
 
+/** What every app shares: where it runs, on which port, and who may reach it. */
+const appShape = {
+  /** Names the app's unit, data folder, outputs and alerts. */
+  name: peerName,
+  /** The edge's name or a server's: the app listens on that host's tunnel address. */
+  host: peerName,
+  /** The port on the tunnel address; the kind's usual one by default. */
+  port: port("the app's port").optional(),
+  /** Also let the home LAN reach it (an app with a key or login of its own only). */
+  serveLan: z.boolean().default(false),
+  /** A container image to run instead of the pinned one, e.g. a newer tag or a @sha256 digest. */
+  image: z.string().regex(/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$/, "an image reference like docker.io/qdrant/qdrant:v1.19.0").optional(),
+};
+
+/** Programs the estate runs for the user beside the models, each on a host the stack names. */
+export const appSchema = z.discriminatedUnion(
+  "kind",
+  [
+    /** Perplexica (now named Vane) with its bundled SearxNG: AI search on the estate's own models. */
+    strictObject({
+      kind: z.literal("perplexica"),
+      ...appShape,
+      /** The chat model it answers with: one a server declares. */
+      chatModel: z.string({ error: "a chat model a server serves, e.g. gpt-oss-120b" }),
+      /** The embedding model it ranks sources with: one a server declares. */
+      embeddingModel: z.string({ error: "an embedding model a server serves, e.g. qwen3-embedding-8b" }),
+      /** The infernus:apiKeys entry it calls the gateway with; the app's name by default. */
+      apiKey: peerName.optional(),
+    }),
+    /** Qdrant: the RAG memory's vector store, on the server's RAG dataset. */
+    strictObject({ kind: z.literal("qdrant"), ...appShape }),
+    /** n8n: workflow automation, e.g. on the old board as an auxiliary host. */
+    strictObject({
+      kind: z.literal("n8n"),
+      ...appShape,
+      timezone: z.string().regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, "an IANA time zone like Asia/Bangkok").default("Etc/UTC"),
+    }),
+  ],
+  { error: (issue) => (issue.code === "invalid_union" ? "kind must be perplexica, qdrant or n8n" : undefined) },
+);
+
 export const estateSchema = strictObject({
   edge: edgeSchema,
   tunnel: tunnelSchema.prefault({}),
@@ -401,6 +442,7 @@ export const estateSchema = strictObject({
   serving: servingSchema.prefault({}),
   offsite: offsiteSchema.optional(),
   monitoring: monitoringSchema.optional(),
+  apps: z.array(appSchema).default([]),
 });
 
 export type EstateConfig = z.infer<typeof estateSchema>;
@@ -416,4 +458,5 @@ export type PoolConfig = ServerConfig["pools"][number];
 export type UpsConfig = NonNullable<ServerConfig["ups"]>;
 export type OffsiteConfig = NonNullable<EstateConfig["offsite"]>;
 export type MonitoringConfig = NonNullable<EstateConfig["monitoring"]>;
+export type AppConfig = EstateConfig["apps"][number];
 export type SshConfig = z.infer<typeof edgeSsh> & { viaEdge?: boolean };

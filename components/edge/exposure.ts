@@ -5,6 +5,7 @@
 import type { EstateConfig } from "../config/schema";
 import type { FirewallPolicy, Opening } from "../host/firewall";
 import { PORTS } from "../monitoring/files";
+import { appOpenings } from "../apps/placement";
 
 export function edgeOpenings(config: EstateConfig): Opening[] {
   const edge = config.edge;
@@ -20,6 +21,7 @@ export function edgeOpenings(config: EstateConfig): Opening[] {
           { protocol: "tcp" as const, port: PORTS.alertmanager, from: [config.tunnel.cidr], comment: "Alertmanager, over the tunnel", internal: true },
         ]
       : []),
+    ...appOpenings(config, edge.name),
   ];
 }
 

@@ -6,6 +6,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { OffsiteConfig, ServerConfig, ServingConfig, TunnelConfig } from "../config/schema";
+import type { Opening } from "../host/firewall";
 import { harden } from "../host/hardening";
 import { RemoteHost, type Connection } from "../host/remoteHost";
 import type { WireGuard } from "../network/wireguard";
@@ -47,6 +48,8 @@ export interface GpuServerArgs {
   readonly offsite?: { readonly config: OffsiteConfig; readonly target: OffsiteTarget };
   /** The edge's tunnel address: the self-check and Prometheus read node_exporter from there alone. */
   readonly watchedFrom: string;
+  /** The ports of the apps placed on this server. */
+  readonly appOpenings?: readonly Opening[];
 }
 
 
@@ -108,6 +111,7 @@ export class GpuServer extends pulumi.ComponentResource {
           { protocol: "tcp", port: server.ssh.port, from: tunnelAndLan, comment: "SSH from the tunnel and the LAN" },
           { protocol: "tcp", port: args.servingPort, from: server.serveLan ? tunnelAndLan : [args.tunnelConfig.cidr], comment: "models, for the gateway" },
           { protocol: "tcp", port: PORTS.nodeExporter, from: [args.watchedFrom], comment: "metrics, for the self-check and Prometheus on the edge" },
+          ...(args.appOpenings ?? []),
         ],
         forwards: [],
       },

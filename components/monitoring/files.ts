@@ -15,6 +15,8 @@ export const MONITORING_PATHS = {
   alertmanager: "/etc/prometheus/alertmanager.yml",
   alertmanagerDefaults: "/etc/default/prometheus-alertmanager",
   blackbox: "/etc/prometheus/blackbox.yml",
+  /** Keys Prometheus reads apps' metrics with, one file per app (prometheus.sh gives them to its group). */
+  appKeys: "/etc/prometheus/keys",
   nodeExporterDefaults: "/etc/default/prometheus-node-exporter",
   textfileDir: "/var/lib/node_exporter/textfile",
   metricsScript: "/usr/local/sbin/infernus-metrics",
@@ -36,7 +38,17 @@ export interface ScrapedServer {
   readonly models?: readonly string[];
 }
 
+/** An app Prometheus watches: its health URL through the blackbox exporter, and its own metrics where it has them. */
+export interface WatchedApp {
+  readonly name: string;
+  readonly host: string;
+  readonly healthUrl: string;
+  /** `address:port` of an app that serves Prometheus metrics, and the file with the key to read them. */
+  readonly metrics?: { readonly target: string; readonly keyFile: string };
+}
+
 export interface PrometheusView {
+  readonly apps?: readonly WatchedApp[];
   readonly servers: readonly ScrapedServer[];
   /** The gateway's public health URL, probed over HTTPS. */
   readonly healthUrl?: string;
@@ -72,8 +84,32 @@ export function renderPrometheusConfig(view: PrometheusView): string {
             },
           ]
         : []),
+      ...appJobs(view.apps ?? [], view.blackbox ?? `127.0.0.1:${PORTS.blackbox}`),
     ],
   });
+}
+
+function appJobs(apps: readonly WatchedApp[], blackbox: string): object[] {
+  if (apps.length === 0) return [];
+  const metered = apps.filter((a) => a.metrics);
+  return [
+    {
+      job_name: "apps",
+      metrics_path: "/probe",
+      params: { module: ["http_200"] },
+      static_configs: apps.map((a) => ({ targets: [a.healthUrl], labels: { app: a.name, server: a.host } })),
+      relabel_configs: [
+        { source_labels: ["__address__"], target_label: "__param_target" },
+        { source_labels: ["__param_target"], target_label: "instance" },
+        { target_label: "__address__", replacement: blackbox },
+      ],
+    },
+    ...metered.map((a) => ({
+      job_name: `app-${a.name}`,
+      authorization: { type: "Bearer", credentials_file: a.metrics!.keyFile },
+      static_configs: [{ targets: [a.metrics!.target], labels: { app: a.name, server: a.host } }],
+    })),
+  ];
 }
 
 interface Rule {
@@ -248,6 +284,14 @@ export function alertRules(t: Thresholds, servers: readonly ScrapedServer[]): Ru
       summary: "{{ $labels.mountpoint }} on {{ $labels.server }} is {{ $value | humanize }}% full",
       action: "Free space: old model weights in the models dataset, or snapshots (zfs list -t snapshot).",
     },
+    {
+      alert: "AppDown",
+      expr: 'probe_success{job="apps"} == 0 or up{job=~"app-.+"} == 0',
+      for: "5m",
+      severity: "warning",
+      summary: "the app {{ $labels.app }} on {{ $labels.server }} does not answer over the tunnel",
+      action: "On that host: systemctl status infernus-{{ $labels.app }}; journalctl -u infernus-{{ $labels.app }} -n 50 (a failed image pull, a full disk, the dataset not mounted).",
+    },
   ];
 }
 
@@ -308,6 +352,8 @@ export function renderAlertmanagerConfig(view: AlertmanagerView): string {
 export function renderBlackbox(caFile?: string): string {
   return yaml({
     modules: {
+      // An app over the tunnel: plain HTTP (WireGuard encrypts it), a 200 from its health path.
+      http_200: { prober: "http", timeout: "5s", http: { method: "GET", valid_status_codes: [200] } },
       https_healthz: {
         prober: "http",
         timeout: "5s",

@@ -18,6 +18,7 @@ import {
   renderPrometheusConfig,
   renderRules,
   type ScrapedServer,
+  type WatchedApp,
 } from "./files";
 
 /** What infernus-metrics reads on a host: `GPU=1 UPS=apc DATASETS="…" MODELS_LIST=… WG=wg0`. */
@@ -73,6 +74,8 @@ export interface MonitoringArgs {
   readonly healthUrl: pulumi.Input<string>;
   /** The private CA, when the gateway uses one. */
   readonly caFile?: string;
+  /** The user's apps, with the key that reads the metrics of those that have them (secret). */
+  readonly apps?: readonly (WatchedApp & { readonly metricsKey?: pulumi.Output<string> })[];
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -89,7 +92,11 @@ export class Monitoring extends pulumi.ComponentResource {
     this.alertmanagerUrl = `http://${tunnelAddress}:${PORTS.alertmanager}`;
     this.alerts = alertRules(config.thresholds, args.servers).map((r) => ({ alert: r.alert, severity: r.severity, expr: r.expr, summary: r.summary }));
 
-    const prometheus = pulumi.output(args.healthUrl).apply((healthUrl) => renderPrometheusConfig({ servers: args.servers, healthUrl, listen }));
+    const apps = args.apps ?? [];
+    const prometheus = pulumi.output(args.healthUrl).apply((healthUrl) => renderPrometheusConfig({ servers: args.servers, healthUrl, listen, apps }));
+    const appKeys: StepFile[] = apps.flatMap((a) =>
+      a.metrics && a.metricsKey ? [{ path: a.metrics.keyFile, mode: "0640", content: pulumi.secret(a.metricsKey) }] : [],
+    );
     args.host.step("monitoring", {
       script: "monitoring/prometheus.sh",
       files: [
@@ -100,6 +107,7 @@ export class Monitoring extends pulumi.ComponentResource {
         { path: MONITORING_PATHS.alertmanagerDefaults, mode: "0644", content: renderDefaults([`--web.listen-address=${tunnelAddress}:${PORTS.alertmanager}`, "--cluster.listen-address="]) },
         { path: MONITORING_PATHS.blackbox, mode: "0644", content: renderBlackbox(args.caFile) },
         { path: "/etc/default/prometheus-blackbox-exporter", mode: "0644", content: renderDefaults([`--web.listen-address=127.0.0.1:${PORTS.blackbox}`, `--config.file=${MONITORING_PATHS.blackbox}`]) },
+        ...appKeys,
       ],
     });
     this.registerOutputs({ prometheusUrl: this.prometheusUrl, alertmanagerUrl: this.alertmanagerUrl, alerts: this.alerts });

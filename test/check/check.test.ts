@@ -127,6 +127,12 @@ describe("infernus-check against stand-ins", () => {
         { name: "gpt-oss-120b", server: "gpu1", kind: "chat" },
         { name: "qwen3-embedding-8b", server: "gpu1", kind: "embedding" },
       ],
+      edge: "edge",
+      // The stand-in exporters answer every path: an app on each host.
+      apps: [
+        { name: "search", host: "edge", healthUrl: `http://127.0.0.1:${edge.port}/` },
+        { name: "memory", host: "gpu1", healthUrl: `http://127.0.0.1:${gpu1.port}/healthz` },
+      ],
     };
   });
   afterAll(async () => {
@@ -139,13 +145,14 @@ describe("infernus-check against stand-ins", () => {
     gpu1.state.metrics = gpu1Metrics();
     const before = backend.seen.length;
     const run = await runCheck(write(view));
-    expect(run.output).toMatch(/12 ok, 0 pending, 0 failed/);
+    expect(run.output).toMatch(/14 ok, 0 pending, 0 failed/);
     expect(run.status).toBe(0);
     expect(run.lines["tunnel gpu1"]).toEqual({ status: "ok", detail: "handshake 14 s ago" });
     expect(run.lines["gpus gpu1"].detail).toBe("1 × NVIDIA RTX PRO 6000 Blackwell Workstation Edition, driver 580.95.05");
     expect(run.lines["gateway without a key"].detail).toBe("401");
     expect(run.lines["gateway outside the API"].detail).toBe("404");
     expect(run.lines["prometheus targets"].detail).toBe("all 2 up");
+    expect(run.lines["app memory"].detail).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/healthz answers in \d+ ms$/);
     const asked = backend.seen.slice(before).filter((r) => r.model).map((r) => `${r.path} ${r.model} ${r.client}`);
     expect(asked).toEqual(["/v1/chat/completions gpt-oss-120b infernus-check", "/v1/embeddings qwen3-embedding-8b infernus-check"]);
     console.log(`all ok in ${run.ms.toFixed(0)} ms:\n${run.output}`);
@@ -170,7 +177,7 @@ describe("infernus-check against stand-ins", () => {
     gpu1.state.metrics = gpu1Metrics({ weights: { "gpt-oss-120b": { complete: 0, bytes: 43 } }, running: { "gpt-oss-120b": 0 } });
     const run = await runCheck(write(view), ["--load"]);
     expect(run.lines["model gpt-oss-120b"]).toEqual({ status: "pending", detail: "downloading: 43% of 0.0 GB (on gpu1: infernus-models)" });
-    expect(run.output).toMatch(/11 ok, 1 pending, 0 failed/);
+    expect(run.output).toMatch(/13 ok, 1 pending, 0 failed/);
     expect(run.status).toBe(2);
   });
 
@@ -201,6 +208,15 @@ describe("infernus-check against stand-ins", () => {
     }
   });
 
+  it("reports an app that does not answer as failed, naming its unit", async () => {
+    edge.state.metrics = edgeMetrics(14);
+    gpu1.state.metrics = gpu1Metrics();
+    const run = await runCheck(write({ ...view, apps: [{ name: "memory", host: "gpu1", healthUrl: "http://127.0.0.1:9/healthz" }] }));
+    expect(run.status).toBe(1);
+    expect(run.lines["app memory"].status).toBe("failed");
+    expect(run.lines["app memory"].detail).toMatch(/^http:\/\/127\.0\.0\.1:9\/healthz: HTTP 000 .*on gpu1: journalctl -u infernus-memory -n 50$/);
+  });
+
   it("says a server that hangs is unreachable within the probe bound, without asking its models", async () => {
     edge.state.metrics = edgeMetrics(14);
     const before = backend.seen.length;
@@ -209,6 +225,8 @@ describe("infernus-check against stand-ins", () => {
     expect(run.lines["server gpu1"].detail).toMatch(/^its metrics at 127\.0\.0\.1:\d+ do not answer within 2 s/);
     expect(run.lines["model gpt-oss-120b"]).toEqual({ status: "failed", detail: "gpu1 is unreachable, so is its model" });
     expect(backend.seen.slice(before).some((r) => r.model)).toBe(false);
+    expect(run.lines["app memory"]).toEqual({ status: "failed", detail: "not asked: gpu1 does not answer (see server gpu1)" });
+    expect(run.lines["app search"].status).toBe("ok");
     // One bounded probe of 2 s for the server, the rest answer at once.
     expect(run.ms).toBeLessThan(8_000);
     console.log(`hung server reported in ${run.ms.toFixed(0)} ms`);

@@ -41,10 +41,11 @@ describe("the self-check step", () => {
     const same = triggerOf((await runEstate(base)).resources);
     expect(triggerOf((await runEstate(clone(base))).resources)).toBe(same);
     const edits: Record<string, (c: Record<string, any>) => void> = {
-      "a model added": (c) => c.servers[0].models.pop(),
+      "a model removed": (c) => c.servers[0].models.splice(1, 1),
       "a power limit": (c) => (c.servers[0].gpus[0].powerLimitW = 400),
       "a client device": (c) => c.clients.push({ name: "tablet" }),
       "an API key": (c) => c.apiKeys.push({ name: "cli" }),
+      "an app": (c) => c.apps.pop(),
       "the edge's reboot time": (c) => (c.edge.rebootTime = "05:00"),
     };
     for (const [what, edit] of Object.entries(edits)) {

@@ -14,7 +14,7 @@ async function triggers(config: Record<string, any>): Promise<Record<string, str
 }
 
 describe("the GPU server", () => {
-  it("runs preflight first, then the tunnel, base, hardening, storage, the driver, its check, power limits, serving, the UPS and the exporters", async () => {
+  it("runs preflight first, then the tunnel, base, hardening, storage, the driver, its check, power limits, serving, the UPS, the exporters, then its apps", async () => {
     const { result } = await runEstate(home);
     expect(result.servers.gpu1.host.steps.map((s) => s.name)).toEqual([
       "preflight",
@@ -32,6 +32,7 @@ describe("the GPU server", () => {
       "llama-swap",
       "ups",
       "exporters",
+      "app-memory",
     ]);
   });
 
@@ -84,6 +85,7 @@ describe("the GPU server", () => {
     const config = clone(home);
     config.servers[0].gpus = [{ model: "radeon-rx-9070-xt" }];
     config.servers[0].models = [];
+    config.apps = [];
     const { result } = await runEstate(config);
     expect(result.servers.gpu1.host.steps.map((s) => s.name)).not.toContain("nvidia");
     expect((await resolve(result.servers.gpu1.gpuInventory)).value).toEqual([]);

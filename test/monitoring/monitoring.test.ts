@@ -51,14 +51,13 @@ describe("monitoring under mocks", () => {
 
   it("runs node_exporter on each server's tunnel address, open to the edge alone, monitoring or not (the self-check reads it)", async () => {
     const { result: unmonitored } = await runEstate(stackObject("singapore"), "singapore");
-    expect(unmonitored.servers.gpu1.host.steps.at(-1)!.name).toBe("exporters");
+    const exporters = (result: typeof unmonitored) => result.servers.gpu1.host.steps.find((s) => s.name === "exporters")!;
+    expect(exporters(unmonitored)).toBeDefined();
     const { result } = await runEstate(monitored);
-    const steps = result.servers.gpu1.host.steps;
-    expect(steps.at(-1)!.name).toBe("exporters");
-    const files = (await resolve(steps.at(-1)!.files)).value;
+    const files = (await resolve(exporters(result).files)).value;
     expect(files.find((f) => f.path === "/etc/default/prometheus-node-exporter")!.content).toContain("--web.listen-address=10.66.0.135:9100");
     expect(files.find((f) => f.path === "/etc/infernus/metrics.conf")!.content).toContain("GPU=1\nUPS='apc'\nDATASETS='tank/rag tank/state tank/home'\nMODELS_LIST='/etc/infernus/models.list'");
-    const firewall = (await resolve(steps.find((s) => s.name === "firewall")!.files)).value[0].content;
+    const firewall = (await resolve(result.servers.gpu1.host.steps.find((s) => s.name === "firewall")!.files)).value[0].content;
     expect(firewall).toContain('ip saddr { 10.66.0.1 } tcp dport 9100 accept comment "metrics, for the self-check and Prometheus on the edge"');
   });
 

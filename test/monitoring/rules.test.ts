@@ -50,7 +50,7 @@ describe("the alert rules", () => {
     const check = tool("promtool", ["check", "rules", write(dir, "rules.yml", renderRules(thresholds, servers))]);
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
-    expect(check.stdout).toMatch(/SUCCESS: 19 rules found/);
+    expect(check.stdout).toMatch(/SUCCESS: 20 rules found/);
   });
 
   it("fire as intended in promtool test rules (real tool)", () => {

@@ -29,7 +29,7 @@ describe.each([["home"], ["singapore"]])("the %s runbook", (stack) => {
     }
     expect(runbook).toContain("Restore on AC power loss: **Power On**");
     expect(runbook).toContain("Above 4G Decoding: **Enabled**");
-    expect(runbook).toMatch(/\*\*gpu1\*\*: preflight → wireguard → .* → exporters\n/);
+    expect(runbook).toMatch(/\*\*gpu1\*\*: preflight → wireguard → .* → exporters( → app-[a-z]+)+\n/);
     for (const alert of ["ServerDown", "TunnelHandshakeStale", "GpuHot", "ModelUnavailable", "UpsOnBattery", "ZfsPoolNotOnline", "SnapshotTooOld"]) {
       expect(runbook.match(new RegExp(`^\\| ${alert} \\|`, "gm")), alert).toHaveLength(1);
     }

@@ -1,0 +1,69 @@
+/** The apps infernus can run: each one's pinned image and how it is reached and checked. */
+import type { AppConfig } from "../config/schema";
+
+export type AppKind = AppConfig["kind"];
+
+export interface AppSpec {
+  /** The image, pinned to a release (the stack's `image` overrides it). */
+  readonly image: string;
+  /** The port the program listens on inside its container. */
+  readonly containerPort: number;
+  /** The port on the host's tunnel address, unless the stack names another. */
+  readonly port: number;
+  /** Where it keeps its state inside the container. */
+  readonly dataMount: string;
+  /** The uid the image runs as, which must own the data folder. */
+  readonly uid: number;
+  /** A path that answers 200 without a key while the program works. */
+  readonly health: string;
+  /** What stops a stranger who reaches the port: the tunnel alone, an API key, or the app's own login. */
+  readonly guard: "none" | "api-key" | "login";
+  /** Keeps data that cannot be downloaded again, so it must live on the RAG dataset. */
+  readonly ragStore: boolean;
+  readonly title: string;
+}
+
+export const APP_CATALOGUE: Readonly<Record<AppKind, AppSpec>> = {
+  // Perplexica is named Vane since 1.12; the slim image leaves SearxNG to its own container (files.ts).
+  perplexica: {
+    image: "docker.io/itzcrazykns1337/vane:slim-v1.12.2",
+    containerPort: 3000,
+    port: 3000,
+    dataMount: "/home/vane/data",
+    uid: 0,
+    health: "/",
+    guard: "none",
+    ragStore: false,
+    title: "Perplexica (AI search)",
+  },
+  qdrant: {
+    image: "docker.io/qdrant/qdrant:v1.19.0",
+    containerPort: 6333,
+    port: 6333,
+    dataMount: "/qdrant/data",
+    uid: 0,
+    health: "/healthz",
+    guard: "api-key",
+    ragStore: true,
+    title: "Qdrant (RAG vector store)",
+  },
+  n8n: {
+    image: "docker.n8n.io/n8nio/n8n:2.12.3",
+    containerPort: 5678,
+    port: 5678,
+    dataMount: "/home/node/.n8n",
+    uid: 1000,
+    health: "/healthz",
+    guard: "login",
+    ragStore: false,
+    title: "n8n (workflows)",
+  },
+};
+
+export function appPort(app: AppConfig): number {
+  return app.port ?? APP_CATALOGUE[app.kind].port;
+}
+
+export function appImage(app: AppConfig): string {
+  return app.image ?? APP_CATALOGUE[app.kind].image;
+}

@@ -1,0 +1,27 @@
+/** Where each app runs and keeps its state, and what the host's firewall opens for it. Pure. */
+import type { AppConfig, EstateConfig } from "../config/schema";
+import type { Opening } from "../host/firewall";
+import { datasetsOf } from "../storage/files";
+import { APP_CATALOGUE, appPort } from "./catalogue";
+
+/** Each app's port opened on its host's tunnel address: from the tunnel, and the LAN where asked. */
+export function appOpenings(config: EstateConfig, host: string): Opening[] {
+  return config.apps.filter((app) => app.host === host).map((app) => ({
+    protocol: "tcp",
+    port: appPort(app),
+    from: [config.tunnel.cidr, ...(app.serveLan ? config.lan.cidrs : [])],
+    comment: `${APP_CATALOGUE[app.kind].title}, over the tunnel${app.serveLan ? " and the LAN" : ""}`,
+    internal: true,
+  }));
+}
+
+/**
+ * The app's state folder: the RAG store on the RAG dataset and other apps on the state dataset
+ * (so snapshots, the backup pool and the offsite copy cover them), or the root disk on a host
+ * without pools.
+ */
+export function appDataDir(config: EstateConfig, app: AppConfig): string {
+  const server = config.servers.find((s) => s.name === app.host);
+  const dataset = server && datasetsOf(server, config.serving.modelsDir).find((d) => d.name.endsWith(APP_CATALOGUE[app.kind].ragStore ? "/rag" : "/state"));
+  return `${dataset?.mountpoint ?? "/var/lib/infernus/apps"}/${app.name}`;
+}
