@@ -13,7 +13,7 @@ import { clone, runEstate, stackObject, tool, verifyUnits } from "../helpers";
 
 const home = stackObject("home");
 const singapore = stackObject("singapore");
-const monitored = { ...singapore, monitoring: { telegramChatId: "-1001234567890" }, telegramBotToken: "123456:stand-in-bot-token" };
+const monitored: Record<string, any> = { ...singapore, monitoring: { telegramChatId: "-1001234567890" }, telegramBotToken: "123456:stand-in-bot-token" };
 const byName = (resources: readonly RecordedResource[], name: string) => resources.find((r) => r.name === name)!;
 
 async function stepFiles(config: Record<string, unknown>, host: string, step: string) {
