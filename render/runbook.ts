@@ -3,6 +3,8 @@
  * BIOS of each server, everyday changes, migration, restores, and what each alert means.
  */
 import type { EstateConfig } from "../components/config/schema";
+import { APP_CATALOGUE, appPort } from "../components/apps/catalogue";
+import { appDataDir } from "../components/apps/placement";
 import { nvidiaGpus } from "../components/gpu/files";
 import { alertRules, type ScrapedServer } from "../components/monitoring/files";
 import { thresholdsSchema } from "../components/config/schema";
@@ -97,6 +99,7 @@ export function renderRunbook(view: RunbookView): string {
       ];
     }),
     ...(config.offsite ? ["From the offsite copy:", "", ...config.servers.flatMap((s) => [restoreInstructions(config.offsite!, s.name), ""])] : []),
+    ...appsSection(stack, config),
     "## Alerts",
     "",
     config.monitoring
@@ -118,4 +121,28 @@ function generic(rule: { expr: string; labels?: Readonly<Record<string, string>>
 /** One row per alert: ModelUnavailable has one rule per model, with the same meaning. */
 function dedupe<T extends { alert: string }>(rules: readonly T[]): T[] {
   return rules.filter((rule, i) => rules.findIndex((r) => r.alert === rule.alert) === i);
+}
+
+/** Each app: where it runs and keeps its state, and what to do when it does not answer. */
+function appsSection(stack: string, config: EstateConfig): string[] {
+  if (config.apps.length === 0) return [];
+  const example = config.apps[0].name;
+  return [
+    "## Apps",
+    "",
+    "| app | what | host | port on the tunnel address | unit | state |",
+    "|---|---|---|---|---|---|",
+    ...config.apps.map((a) => `| ${a.name} | ${APP_CATALOGUE[a.kind].title} | ${a.host} | ${appPort(a)} | infernus-${a.name}.service | ${appDataDir(config, a)} |`),
+    "",
+    "URLs, and Qdrant's key, for clients:",
+    "",
+    ...sh(`npm run pulumi -- stack output --show-secrets appSnippets`),
+    "",
+    `When one does not answer (AppDown, or its line in \`infernus-check\`), look on its host; for ${example}, on ${config.apps[0].host}:`,
+    "",
+    ...sh(`sudo systemctl status infernus-${example}`, `sudo journalctl -u infernus-${example} -n 50`, `sudo podman images`),
+    "",
+    `To update one, set its \`image\` to the new tag and run \`npm run up -- ${stack}\`: the step pulls it and restarts the unit. A restore of the dataset that holds an app's state (above) wants the unit stopped first.`,
+    "",
+  ];
 }

@@ -12,7 +12,7 @@ const assets = readdirSync(path.join(ROOT, "assets"), { recursive: true, encodin
   .join("\n");
 
 /** The tools a command line may start with, and the Debian package a step installs them from ("" = the operator's machine or base Ubuntu). */
-const TOOLS: Record<string, string> = { npm: "", ls: "", "ssh-keyscan": "", zfs: "zfsutils-linux", rclone: "rclone" };
+const TOOLS: Record<string, string> = { npm: "", ls: "", "ssh-keyscan": "", systemctl: "", journalctl: "", zfs: "zfsutils-linux", rclone: "rclone", podman: "podman" };
 
 describe.each([["home"], ["singapore"]])("the %s runbook", (stack) => {
   let runbook: string;
