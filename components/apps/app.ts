@@ -131,6 +131,7 @@ export class App extends pulumi.ComponentResource {
       const searxEnv = `${APP_PATHS.dir}/${app.name}.searxng.env`;
       const provider = `${APP_PATHS.dir}/${app.name}.provider.json`;
       const [searxHost, searxPort] = SEARXNG.listen.split(":");
+      const searxUrl = `http://${SEARXNG.listen}`;
       const searxSecret = secret("searxng-secret");
       files.push(
         { path: settings, mode: "0644", content: renderSearxngSettings() },
@@ -167,14 +168,14 @@ export class App extends pulumi.ComponentResource {
           env: {
             HOSTNAME: listen,
             PORT: String(port),
-            SEARXNG_API_URL: `http://${SEARXNG.listen}`,
+            SEARXNG_API_URL: searxUrl,
             ...(gateway.caCertificate ? { NODE_EXTRA_CA_CERTS: APP_PATHS.gatewayCa } : {}),
           },
           volumes: [volume, ...(gateway.caCertificate ? [`${APP_PATHS.gatewayCa}:${APP_PATHS.gatewayCa}:ro`] : [])],
         },
       );
       params.PROVIDER = provider;
-      params.SEARXNG_URL = `http://${SEARXNG.listen}`;
+      params.SEARXNG_URL = searxUrl;
       this.snippet = pulumi.secret(pulumi.output(`PERPLEXICA_URL=${this.url}\n# open it from a WireGuard client; search shortcut: ${this.url}/?q=%s\n`));
     }
 

@@ -6,8 +6,6 @@ export type AppKind = AppConfig["kind"];
 export interface AppSpec {
   /** The image, pinned to a release (the stack's `image` overrides it). */
   readonly image: string;
-  /** The port the program listens on inside its container. */
-  readonly containerPort: number;
   /** The port on the host's tunnel address, unless the stack names another. */
   readonly port: number;
   /** Where it keeps its state inside the container. */
@@ -27,7 +25,6 @@ export const APP_CATALOGUE: Readonly<Record<AppKind, AppSpec>> = {
   // Perplexica is named Vane since 1.12; the slim image leaves SearxNG to its own container (files.ts).
   perplexica: {
     image: "docker.io/itzcrazykns1337/vane:slim-v1.12.2",
-    containerPort: 3000,
     port: 3000,
     dataMount: "/home/vane/data",
     uid: 0,
@@ -38,7 +35,6 @@ export const APP_CATALOGUE: Readonly<Record<AppKind, AppSpec>> = {
   },
   qdrant: {
     image: "docker.io/qdrant/qdrant:v1.19.0",
-    containerPort: 6333,
     port: 6333,
     dataMount: "/qdrant/data",
     uid: 0,
@@ -49,7 +45,6 @@ export const APP_CATALOGUE: Readonly<Record<AppKind, AppSpec>> = {
   },
   n8n: {
     image: "docker.n8n.io/n8nio/n8n:2.12.3",
-    containerPort: 5678,
     port: 5678,
     dataMount: "/home/node/.n8n",
     uid: 1000,

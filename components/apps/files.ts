@@ -3,8 +3,7 @@
  * the host's tunnel address only), each app's own config, and its secrets as 0600 env files.
  * Pure renderers: the same input gives the same bytes.
  */
-import { dump } from "js-yaml";
-import { HEADER } from "../header";
+import { HEADER, renderYaml } from "../header";
 
 export const APP_PATHS = {
   dir: "/etc/infernus/apps",
@@ -45,7 +44,7 @@ export interface Container {
  * image is pulled by the install step, never at boot.
  */
 export function renderContainerUnit(c: Container): string {
-  const wg = `wg-quick@${c.tunnelInterface}.service`;
+  const required = (c.requires ?? []).map((u) => `${u}.service`).join(" ");
   const run = [
     "/usr/bin/podman run",
     `--name ${c.unit}`,
@@ -64,8 +63,8 @@ export function renderContainerUnit(c: Container): string {
     "[Unit]",
     `Description=${c.description}`,
     "Wants=network-online.target",
-    `After=network-online.target ${wg}${c.requires?.length ? ` ${c.requires.map((u) => `${u}.service`).join(" ")}` : ""}`,
-    ...(c.requires?.length ? [`Requires=${c.requires.map((u) => `${u}.service`).join(" ")}`] : []),
+    `After=network-online.target wg-quick@${c.tunnelInterface}.service${required ? ` ${required}` : ""}`,
+    ...(required ? [`Requires=${required}`] : []),
     ...(c.mountsFor.length ? [`RequiresMountsFor=${c.mountsFor.join(" ")}`] : []),
     "",
     "[Service]",
@@ -93,29 +92,23 @@ export function renderEnvFile(env: Readonly<Record<string, string>>): string {
 
 /** Qdrant's own config: HTTP on the tunnel address, no gRPC, no telemetry; keys come from the env file. */
 export function renderQdrantConfig(listen: string, port: number, dataMount: string): string {
-  return `${HEADER}\n${dump(
-    {
-      log_level: "INFO",
-      storage: { storage_path: `${dataMount}/storage`, snapshots_path: `${dataMount}/snapshots` },
-      service: { host: listen, http_port: port, grpc_port: null, enable_cors: false },
-      telemetry_disabled: true,
-    },
-    { lineWidth: -1 },
-  )}`;
+  return renderYaml({
+    log_level: "INFO",
+    storage: { storage_path: `${dataMount}/storage`, snapshots_path: `${dataMount}/snapshots` },
+    service: { host: listen, http_port: port, grpc_port: null, enable_cors: false },
+    telemetry_disabled: true,
+  });
 }
 
 /** SearxNG's settings: its defaults, JSON answers for Perplexica, no rate limiter (one local caller). */
 export function renderSearxngSettings(): string {
-  return `${HEADER}\n${dump(
-    {
-      use_default_settings: true,
-      general: { instance_name: "infernus search" },
-      // The real secret comes from SEARXNG_SECRET in the env file.
-      server: { secret_key: "set-by-SEARXNG_SECRET", limiter: false, image_proxy: false, public_instance: false },
-      search: { formats: ["html", "json"] },
-    },
-    { lineWidth: -1 },
-  )}`;
+  return renderYaml({
+    use_default_settings: true,
+    general: { instance_name: "infernus search" },
+    // The real secret comes from SEARXNG_SECRET in the env file.
+    server: { secret_key: "set-by-SEARXNG_SECRET", limiter: false, image_proxy: false, public_instance: false },
+    search: { formats: ["html", "json"] },
+  });
 }
 
 export interface PerplexicaProvider {

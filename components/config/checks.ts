@@ -7,6 +7,7 @@ import { CHECK_KEY_NAME } from "../check/files";
 import { APP_CATALOGUE, appPort } from "../apps/catalogue";
 import { MODEL_CATALOGUE } from "../serving/catalogue";
 import { PORTS } from "../monitoring/files";
+import { edgeSshPort } from "../edge/exposure";
 import type { Problem } from "./problems";
 import type { EstateConfig } from "./schema";
 
@@ -236,7 +237,7 @@ function hostPorts(config: EstateConfig, host: string): { port: number; what: st
   }
   const edge = config.edge;
   return [
-    { port: edge.kind === "existing" ? edge.ssh.port : 22, what: "SSH" },
+    { port: edgeSshPort(edge), what: "SSH" },
     { port: config.gateway.port, what: "the gateway" },
     { port: 80, what: "Let's Encrypt" },
     { port: PORTS.nodeExporter, what: "node_exporter" },

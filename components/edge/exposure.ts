@@ -2,14 +2,19 @@
  * What the edge shows the internet, declared once: the cloud firewall and the host's nftables
  * are both made from this list, so they cannot drift apart.
  */
-import type { EstateConfig } from "../config/schema";
+import type { EdgeConfig, EstateConfig } from "../config/schema";
 import type { FirewallPolicy, Opening } from "../host/firewall";
 import { PORTS } from "../monitoring/files";
 import { appOpenings } from "../apps/placement";
 
+/** The edge's SSH port: a droplet's is 22, an existing machine's is in its entry. */
+export function edgeSshPort(edge: EdgeConfig): number {
+  return edge.kind === "existing" ? edge.ssh.port : 22;
+}
+
 export function edgeOpenings(config: EstateConfig): Opening[] {
   const edge = config.edge;
-  const sshPort = edge.kind === "existing" ? edge.ssh.port : 22;
+  const sshPort = edgeSshPort(edge);
   return [
     { protocol: "udp", port: config.tunnel.port, comment: "WireGuard" },
     { protocol: "tcp", port: config.gateway.port, comment: "API gateway (HTTPS)" },

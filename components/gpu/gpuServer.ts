@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { OffsiteConfig, ServerConfig, ServingConfig, TunnelConfig } from "../config/schema";
+import type { OffsiteConfig, ServerConfig, TunnelConfig } from "../config/schema";
 import type { Opening } from "../host/firewall";
 import { harden } from "../host/hardening";
 import { RemoteHost, type Connection } from "../host/remoteHost";
@@ -13,17 +13,16 @@ import type { WireGuard } from "../network/wireguard";
 import { PORTS } from "../monitoring/files";
 import { installExporters } from "../monitoring/monitoring";
 import { Ups } from "../power/ups";
-import { SERVING_PATHS, type ServingPeer } from "../serving/files";
+import { SERVING_PATHS } from "../serving/files";
 import type { ServingPlan } from "../serving/planner";
-import { LLAMA_SWAP_UNIT, Serving } from "../serving/serving";
+import { LLAMA_SWAP_UNIT, Serving, type ServingArgs } from "../serving/serving";
 import type { OffsiteTarget } from "../storage/offsiteTarget";
 import { Storage, type StorageSummary } from "../storage/storage";
 import { gpuSpecOf } from "./catalogue";
 import { GPU_PATHS, HELD_PACKAGES, nvidiaGpus, renderGpuExpectations, renderJournald, renderNouveauBlacklist, renderPowerUnit, renderSysctl } from "./files";
 
-export interface GpuServerArgs {
-  /** The validated server entry of the stack config. */
-  readonly server: ServerConfig;
+/** What a GPU server passes on to its serving, documented once in ServingArgs. */
+export interface GpuServerArgs extends Omit<ServingArgs, "host" | "peers"> {
   readonly connection: pulumi.Output<Connection>;
   /** Resources the first step waits for (the edge's tunnel, for a server reached through it). */
   readonly after?: readonly pulumi.Resource[];
@@ -31,19 +30,8 @@ export interface GpuServerArgs {
   readonly tunnelConfig: TunnelConfig;
   /** Home networks: SSH (and serving, with serveLan) is allowed from them. */
   readonly lanCidrs: readonly string[];
-  /** The port the models are served on, over the tunnel. */
-  readonly servingPort: number;
-  /** This server's tunnel address: llama-swap listens there. */
-  readonly tunnelAddress: string;
-  readonly serving: ServingConfig;
-  /** The key the gateway presents to llama-swap. Secret. */
-  readonly upstreamKey: pulumi.Output<string>;
-  /** Hugging Face token for gated or rate-limited downloads. Secret. */
-  readonly hfToken?: pulumi.Output<string>;
   /** The other servers that serve models: this one's llama-swap passes their requests on. */
-  readonly servingPeers?: readonly ServingPeer[];
-  /** Where the server stands in the stack config, for messages. */
-  readonly configPath: string;
+  readonly servingPeers?: ServingArgs["peers"];
   /** The encrypted offsite copy of its irreplaceable datasets. */
   readonly offsite?: { readonly config: OffsiteConfig; readonly target: OffsiteTarget };
   /** The edge's tunnel address: the self-check and Prometheus read node_exporter from there alone. */

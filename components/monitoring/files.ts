@@ -2,11 +2,8 @@
  * Monitoring files: Prometheus on the edge scraping every server through the tunnel, the alert
  * rules (thresholds from the stack file), Alertmanager sending to Telegram. Pure renderers.
  */
-import { dump } from "js-yaml";
 import type { MonitoringConfig } from "../config/schema";
-import { HEADER } from "../header";
-
-const yaml = (value: unknown) => `${HEADER}\n${dump(value, { lineWidth: -1, noRefs: true, sortKeys: false })}`;
+import { HEADER, renderYaml as yaml } from "../header";
 
 export const MONITORING_PATHS = {
   prometheus: "/etc/prometheus/prometheus.yml",

@@ -3,11 +3,10 @@
  * (one entry per model, the planner's sets as its matrix), its hardened unit, and one resumable
  * download unit per model. Pure: the same plan gives the same bytes.
  */
-import { dump } from "js-yaml";
 import type { ModelConfig, ServingConfig } from "../config/schema";
 import { MODEL_CATALOGUE } from "./catalogue";
 import type { PlannedModel, ServingPlan } from "./planner";
-import { HEADER } from "../header";
+import { HEADER, renderYaml } from "../header";
 
 export const SERVING_PATHS = {
   venv: "/opt/infernus/vllm",
@@ -161,7 +160,7 @@ export function renderLlamaSwapConfig(view: LlamaSwapView): string {
         }
       : {}),
   };
-  return `${HEADER}\n${dump(config, { lineWidth: -1, sortKeys: false, noRefs: true })}`;
+  return renderYaml(config);
 }
 
 export function renderLlamaSwapUnit(listen: string): string {
