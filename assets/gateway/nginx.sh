@@ -2,16 +2,19 @@
 # Installs nginx as the API gateway with the configuration in /etc/nginx/conf.d/infernus-gateway.conf.
 # With ACME_DOMAIN set, Let's Encrypt issues the certificate (certbot's timer renews it); without,
 # the private CA's certificate is already in place. A configuration nginx rejects is never loaded.
+# The gateway's sysctls (TCP gives up on a silent tunnel in seconds) are applied first.
 #   usage: sudo CERTIFICATE=/etc/infernus/tls/gateway.crt CERTIFICATE_KEY=/etc/infernus/tls/gateway.key \
-#            AUDIT_LOG=/var/log/infernus/gateway-audit.log [ACME_DOMAIN=… ACME_EMAIL=… ACME_WEBROOT=…] ./nginx.sh
+#            AUDIT_LOG=/var/log/infernus/gateway-audit.log SYSCTL=/etc/sysctl.d/60-infernus-gateway.conf \
+#            [ACME_DOMAIN=… ACME_EMAIL=… ACME_WEBROOT=…] ./nginx.sh
 set -Eeuo pipefail
 # shellcheck source=assets/lib.sh
 [[ -v INFERNUS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-: "${CERTIFICATE:?} ${CERTIFICATE_KEY:?} ${AUDIT_LOG:?}"
+: "${CERTIFICATE:?} ${CERTIFICATE_KEY:?} ${AUDIT_LOG:?} ${SYSCTL:?}"
 ACME_DOMAIN=${ACME_DOMAIN:-}
 need_root
 
 apt_install nginx
+sysctl -q -p "$INFERNUS_ROOT$SYSCTL"
 # The distribution's welcome page listens on port 80 for every name.
 rm -f "$INFERNUS_ROOT/etc/nginx/sites-enabled/default"
 mkdir -p "$INFERNUS_ROOT$(dirname "$AUDIT_LOG")"

@@ -8,7 +8,7 @@ import * as tls from "@pulumi/tls";
 import type { ApiKeyConfig, GatewayConfig } from "../config/schema";
 import type { RemoteHost, Step, StepFile } from "../host/remoteHost";
 import { parseIpv4 } from "../network/ip";
-import { GATEWAY_PATHS, renderApiKeyMap, renderAuditLogrotate, renderGatewayConfig, renderUpstreamAuth } from "./nginx";
+import { GATEWAY_PATHS, renderApiKeyMap, renderAuditLogrotate, renderGatewayConfig, renderGatewaySysctl, renderUpstreamAuth } from "./nginx";
 
 export interface GatewayArgs {
   readonly gateway: GatewayConfig;
@@ -66,6 +66,7 @@ export class Gateway extends pulumi.ComponentResource {
       { path: GATEWAY_PATHS.keys, mode: "0600", content: keyMap },
       { path: GATEWAY_PATHS.upstreamAuth, mode: "0600", content: pulumi.secret(args.upstreamKey.apply(renderUpstreamAuth)) },
       { path: GATEWAY_PATHS.logrotate, mode: "0644", content: renderAuditLogrotate() },
+      { path: GATEWAY_PATHS.sysctl, mode: "0644", content: renderGatewaySysctl() },
     ];
     if (!args.acme) {
       const ca = this.privateCa(name, args);
@@ -132,6 +133,7 @@ export class Gateway extends pulumi.ComponentResource {
         CERTIFICATE_KEY: GATEWAY_PATHS.certificateKey,
         ACME_WEBROOT: GATEWAY_PATHS.acmeWebroot,
         AUDIT_LOG: GATEWAY_PATHS.auditLog,
+        SYSCTL: GATEWAY_PATHS.sysctl,
       },
       files: this.files,
     });

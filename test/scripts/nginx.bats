@@ -5,10 +5,11 @@
 setup() {
   load stubs
   setup_stubs
-  export CERTIFICATE=/etc/infernus/tls/gateway.crt CERTIFICATE_KEY=/etc/infernus/tls/gateway.key AUDIT_LOG=/var/log/infernus/gateway-audit.log ACME_WEBROOT=/var/www/infernus-acme
+  export CERTIFICATE=/etc/infernus/tls/gateway.crt CERTIFICATE_KEY=/etc/infernus/tls/gateway.key AUDIT_LOG=/var/log/infernus/gateway-audit.log ACME_WEBROOT=/var/www/infernus-acme SYSCTL=/etc/sysctl.d/60-infernus-gateway.conf
   stub dpkg-query 'echo "install ok installed"'
   stub apt-get
   stub systemctl
+  stub sysctl
   stub nginx '[[ ${NGINX_OK:-1} == 1 ]] || { echo "nginx: [emerg] unknown directive \"bogus\"" >&2; exit 1; }'
   stub certbot
   stub openssl 'while [[ $# -gt 0 ]]; do case $1 in -keyout|-out) touch "$2"; shift ;; esac; shift; done'
@@ -23,6 +24,7 @@ script=$BATS_TEST_DIRNAME/../../assets/gateway/nginx.sh
   [ "$status" -eq 0 ]
   called "nginx -t"
   called "systemctl reload-or-restart nginx"
+  called "sysctl -q -p $INFERNUS_ROOT/etc/sysctl.d/60-infernus-gateway.conf"
   [ ! -e "$INFERNUS_ROOT/etc/nginx/sites-enabled/default" ]
   [ -d "$INFERNUS_ROOT/var/log/infernus" ]
   [[ $output == *"gateway serving with 2 API key(s)"* ]]
