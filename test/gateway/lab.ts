@@ -4,63 +4,13 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import * as http from "node:http";
-import * as https from "node:https";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { ApiKeyConfig, GatewayConfig } from "../../components/config/schema";
 import { GATEWAY_PATHS, renderApiKeyMap, renderGatewayConfig, renderUpstreamAuth } from "../../components/gateway/nginx";
 import { tool } from "../helpers";
 
-export interface BackendRequest {
-  readonly path: string;
-  readonly client?: string;
-  readonly authorization?: string;
-  readonly model?: string;
-}
-
-/** An OpenAI-compatible stand-in: /v1/models, embeddings, and chat completions that stream SSE at a set cadence. */
-export async function startBackend(options: { chunks: number; cadenceMs: number; port?: number; models?: readonly string[] }) {
-  const seen: BackendRequest[] = [];
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      const parsed = body ? (JSON.parse(body) as { model?: string; stream?: boolean }) : {};
-      seen.push({ path: req.url ?? "", client: req.headers["x-infernus-client"] as string | undefined, authorization: req.headers.authorization, model: parsed.model });
-      if (req.url === "/v1/models") {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ object: "list", data: (options.models ?? ["stand-in"]).map((id) => ({ id, object: "model" })) }));
-        return;
-      }
-      if (req.url === "/v1/embeddings") {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: parsed.model }));
-        return;
-      }
-      if (!parsed.stream) {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ id: "x", object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: "ok" } }] }));
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-      let sent = 0;
-      const timer = setInterval(() => {
-        if (sent === options.chunks) {
-          clearInterval(timer);
-          res.end("data: [DONE]\n\n");
-          return;
-        }
-        res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: `t${sent}` } }], sentAt: Date.now() })}\n\n`);
-        sent++;
-      }, options.cadenceMs);
-    });
-  });
-  await new Promise<void>((done) => server.listen(options.port ?? 0, "127.0.0.1", done));
-  const port = (server.address() as AddressInfo).port;
-  return { port, seen, stop: () => new Promise<void>((done) => server.close(() => done())) };
-}
+export { request, startBackend, type BackendRequest, type Reply, type Target } from "./http";
 
 export interface Gateway {
   readonly port: number;
@@ -113,41 +63,3 @@ export function startGateway(options: { gateway: GatewayConfig; apiKeys: readonl
   };
 }
 
-export interface Reply {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-  /** Milliseconds from the request to each body chunk. */
-  readonly chunkTimes: number[];
-  readonly ms: number;
-}
-
-export function request(port: number, method: string, urlPath: string, options: { key?: string; body?: unknown } = {}): Promise<Reply> {
-  const started = performance.now();
-  return new Promise((done, fail) => {
-    const req = https.request(
-      {
-        host: "127.0.0.1",
-        port,
-        method,
-        path: urlPath,
-        rejectUnauthorized: false,
-        agent: false,
-        headers: { ...(options.key ? { authorization: `Bearer ${options.key}` } : {}), ...(options.body ? { "content-type": "application/json" } : {}) },
-        timeout: 15_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        const chunkTimes: number[] = [];
-        res.on("data", (d: Buffer) => {
-          chunks.push(d);
-          chunkTimes.push(performance.now() - started);
-        });
-        res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), chunkTimes, ms: performance.now() - started }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
-    req.on("error", fail);
-    req.end(options.body ? JSON.stringify(options.body) : undefined);
-  });
-}

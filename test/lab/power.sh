@@ -7,27 +7,14 @@
 set -Eeuo pipefail
 dir=$(cd "${1:?usage: power.sh DIR}" && pwd)
 ns=infernus-power-$$
-failures=0
+# shellcheck source=test/lab/lab.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lab.bash"
 export NUT_CONFPATH=$dir/etc NUT_STATEPATH=$dir/state
 # What the drain script sees: stubs first on PATH, its config and lock in DIR.
 export PATH=$dir/bin:$PATH INFERNUS_DRAIN_CONF=$dir/drain.conf INFERNUS_DRAIN_LOCK=$dir/drain.lock
 
-# shellcheck disable=SC2317 # reached through the EXIT trap
-cleanup() {
-  local pid
-  if ip netns list | grep -qw "$ns"; then
-    for pid in $(ip netns pids "$ns"); do kill "$pid" 2>/dev/null || true; done
-    sleep 0.5
-    ip netns del "$ns"
-  fi
-}
-trap cleanup EXIT
+trap 'drop_namespaces "$ns"' EXIT
 
-check() {
-  local what=$1
-  shift
-  if "$@" >/dev/null 2>&1; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
 ups() { printf 'ups.status: %s\nbattery.charge: %s\n' "$1" "$2" >"$dir/ups.dev"; }
 # Waits (bounded) until the UPS reports a status through upsd.
 until_status() {

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderStack } from "../../render/render";
 import { tool } from "../helpers";
+import { dummyUps } from "./nut";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -16,10 +17,7 @@ describe("the UPS in a lab (real upsd, upsmon, dummy-ups, ip netns)", () => {
     mkdirSync(path.join(dir, "bin"));
     const nut = (name: string) => String(files.get(`hosts/gpu1/etc/nut/${name}`));
     // The only changes: the driver section becomes dummy-ups, and the drain and flag paths point into the lab.
-    const ups = nut("ups.conf")
-      .replace(/\tdriver = .*\n/, "\tdriver = dummy-ups\n")
-      .replace(/\tport = .*\n/, `\tport = ${dir}/ups.dev\n`)
-      .replace(/\t(vendorid|offdelay|ondelay) = .*\n/g, "");
+    const ups = dummyUps(nut("ups.conf"), `${dir}/ups.dev`);
     const upsmon = nut("upsmon.conf")
       .replace(/^SHUTDOWNCMD .*$/m, `SHUTDOWNCMD "${path.join(ROOT, "assets/power/drain.sh")}"`)
       .replace(/^POWERDOWNFLAG .*$/m, `POWERDOWNFLAG ${dir}/killpower`);

@@ -13,26 +13,12 @@ hosts=(edge gpu1 laptop)
 declare -A underlay=([edge]=10.250.0.1 [gpu1]=10.250.0.2 [laptop]=10.250.0.3)
 declare -A tunnel
 while read -r name address; do tunnel[$name]=$address; done <"$dir/addresses"
-failures=0
+# shellcheck source=test/lab/lab.bash
+source "$(dirname "${BASH_SOURCE[0]}")/lab.bash"
 
 in_ns() { ip netns exec "$lab-$1" "${@:2}"; }
 
-# shellcheck disable=SC2317 # reached through the EXIT trap
-cleanup() {
-  local ns pid
-  for ns in "${hosts[@]/#/$lab-}" "$net"; do
-    ip netns list | grep -qw "$ns" || continue
-    for pid in $(ip netns pids "$ns"); do kill "$pid" 2>/dev/null || true; done
-    ip netns del "$ns"
-  done
-}
-trap cleanup EXIT
-
-check() {
-  local what=$1
-  shift
-  if "$@" >/dev/null 2>&1; then echo "ok   $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
-}
+trap 'drop_namespaces "${hosts[@]/#/$lab-}" "$net"' EXIT
 
 ip netns add "$net"
 ip -n "$net" link add br0 type bridge

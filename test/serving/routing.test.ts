@@ -5,62 +5,14 @@
  */
 import { load } from "js-yaml";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderStack } from "../../render/render";
 import { pulumiConfig, stackObject } from "../helpers";
 import { llamaSwapValidator } from "./llamaSwapSchema";
 import { request, startBackend, startGateway, type Gateway } from "../gateway/lab";
+import { startStandInSwap, type SwapConfig } from "./standInSwap";
 
 type Backend = Awaited<ReturnType<typeof startBackend>>;
-
-interface SwapConfig {
-  apiKeys: string[];
-  models: Record<string, unknown>;
-  peers?: Record<string, { proxy: string; apiKey: string; models: string[] }>;
-}
-
-/**
- * What llama-swap does at its front door: check the key, route by model to its own model or to the
- * peer that lists it (with the peer's key), list its own and its peers' models. `reach` turns a
- * peer's tunnel URL into the loopback port its stand-in listens on.
- */
-async function startStandInSwap(config: SwapConfig, backends: Record<string, Backend>, reach: (url: string) => number = () => 0) {
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      const reply = (status: number, payload: unknown) => {
-        res.writeHead(status, { "content-type": "application/json" });
-        res.end(JSON.stringify(payload));
-      };
-      if (req.headers.authorization !== `Bearer ${config.apiKeys[0]}`) return reply(401, { error: "unauthorized" });
-      const peers = Object.entries(config.peers ?? {});
-      const client = req.headers["x-infernus-client"] ? { "x-infernus-client": req.headers["x-infernus-client"] } : {};
-      if (req.url === "/v1/models") return reply(200, { object: "list", data: [...Object.keys(config.models), ...peers.flatMap(([, p]) => p.models)].map((id) => ({ id, object: "model" })) });
-      const model = (JSON.parse(body || "{}") as { model?: string }).model ?? "";
-      const backend = backends[model];
-      const peer = peers.find(([, p]) => p.models.includes(model));
-      if (!backend && peer) {
-        const [name, { proxy, apiKey }] = peer;
-        const upstream = http.request({ host: "127.0.0.1", port: reach(proxy), method: req.method, path: req.url, headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}`, ...client } }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        });
-        upstream.on("error", (error) => reply(502, { error: { message: `peer ${name} (${proxy}) for ${model}: ${error.message}`, type: "server_error" } }));
-        return upstream.end(body);
-      }
-      if (!backend) return reply(404, { error: { message: `model ${model} is not served here`, type: "invalid_request_error", code: "model_not_found" } });
-      const upstream = http.request({ host: "127.0.0.1", port: backend.port, method: req.method, path: req.url, headers: { "content-type": "application/json", ...client } }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      upstream.end(body);
-    });
-  });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  return { port: (server.address() as AddressInfo).port, stop: () => new Promise<void>((done) => server.close(() => done())) };
-}
 
 describe("requests through the gateway to the rendered llama-swap models (stand-ins)", () => {
   let backends: Record<string, Backend>;
@@ -155,7 +107,7 @@ describe("two servers: each model reached through either server, a server down t
     const reach = (url: string) => portOf[new URL(url).hostname];
     for (const server of ["gpu1", "gpu2"]) {
       const own = Object.fromEntries(Object.keys(configs[server].models).map((m) => [m, backends[m]]));
-      swaps[server] = await startStandInSwap(configs[server], own, reach);
+      swaps[server] = await startStandInSwap(configs[server], own, { reach });
     }
     const tunnelAddress = (server: string) => Object.values(configs).flatMap((c) => Object.entries(c.peers ?? {})).find(([name]) => name === server)![1].proxy;
     for (const server of ["gpu1", "gpu2"]) portOf[new URL(tunnelAddress(server)).hostname] = swaps[server].port;

@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# The rendered estate as a network on this machine. Network namespaces stand for the internet (an
+# attacker and an admin address on one segment), the edge on it, a home router with the GPU server
+# and a LAN client behind it, and a roaming laptop. Each host runs its rendered files: wg0.conf
+# through wg-quick and wireguard-go, the nftables rulesets, the edge's nginx gateway, NUT's upsd
+# with dummy-ups on the GPU server. llama-swap and the model servers are stand-ins
+# (estate/serving.ts) that read the rendered llama-swap config and unit. Only the files' absolute
+# paths are moved into the render; the TLS certificate, made at deploy time, is made here for the
+# addresses the gateway's certificate names. Prints an ok or FAIL line per check and, with `all`,
+# the long load and the figures. Leaves no namespace, process or file behind, whatever fails.
+#   usage: sudo test/lab/estate.sh DIR [checks|all]
+#   DIR: what test/lab/estate/lab.ts prepares (render/, lab.env, ups.dev); `npm run lab` does both.
+# shellcheck disable=SC2317 # the small helpers below run through check and until_ok
+set -Eeuo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+dir=$(cd "${1:?usage: estate.sh DIR [checks|all]}" && pwd)
+mode=${2:-checks}
+# shellcheck source=test/lab/lab.bash
+source "$here/lab.bash"
+# shellcheck source=/dev/null
+source "$dir/lab.env"
+render=$dir/render
+run=$dir/run
+lab=ie$$
+hosts=(inet edge router gpu lan roam)
+# The stand-in internet (TEST-NET-3, where the lab stack puts the edge and the admin address).
+INTERNET=203.0.113.1 ROUTER_WAN=203.0.113.20 ROAM=203.0.113.30 ADMIN=${ADMIN_CIDR%/*}
+lan=${LAN_CIDR%/*}
+LAN_GW=${lan%.*}.1 LAN_CLIENT=${lan%.*}.60
+# The stand-in models stream 20 chunks, one every 20 ms.
+CHUNKS=20 CADENCE_MS=20
+keys=$render/hosts/edge/etc/nginx/infernus/api-keys.map
+tls=$render/hosts/edge/etc/infernus/tls
+swap_config=$render/hosts/$GPU/etc/infernus/llama-swap/config.yaml
+swap_unit=$render/hosts/$GPU/etc/systemd/system/infernus-llama-swap.service
+node_ts=(node -r "$root/node_modules/ts-node/register/transpile-only")
+# shellcheck disable=SC2153 # MODELS comes from lab.env
+read -ra models <<<"$MODELS"
+
+cleanup() {
+  local link
+  drop_namespaces "${hosts[@]/#/$lab-}"
+  # A veth made but not yet moved into a namespace would outlive them.
+  for link in $(ip -o link show | awk -F': ' -v p="$lab-" 'index($2, p) == 1 { sub(/@.*/, "", $2); print $2 }'); do
+    ip link del "$link" 2>/dev/null || true
+  done
+  rm -rf "$run"
+  if [[ -n ${made_run_wireguard:-} ]]; then rmdir /run/wireguard 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# on HOST COMMAND…: runs in HOST's namespace with its own /run/wireguard, where wireguard-go keeps
+# its control socket, so that every host's interface is wg0 as its rendered files name it.
+on() {
+  local host=$1
+  shift
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  ip netns exec "$lab-$host" unshare --mount --propagation private \
+    bash -c 'mount --bind "$0" /run/wireguard && exec "$@"' "$run/$host/wireguard" "$@"
+}
+
+# relocate HOST PATH: HOST's rendered file at PATH, its absolute paths pointing into the render.
+relocate() {
+  sed -E "s#(^|[ \"'=])/(etc|var/log)/#\1$render/hosts/$1/\2/#g" "$render/hosts/$1$2"
+}
+
+ports=0
+# plug HOST IFNAME SWITCH ADDRESS/PREFIX: a veth from HOST's namespace into the bridge in SWITCH's.
+plug() {
+  local host=$1 ifname=$2 switch=$3 address=$4
+  ports=$((ports + 1))
+  ip link add "$lab-a$ports" type veth peer name "$lab-b$ports"
+  ip link set "$lab-a$ports" netns "$lab-$host"
+  ip link set "$lab-b$ports" netns "$lab-$switch"
+  ip -n "$lab-$host" link set "$lab-a$ports" name "$ifname"
+  ip -n "$lab-$host" addr add "$address" dev "$ifname"
+  ip -n "$lab-$host" link set "$ifname" up
+  ip -n "$lab-$switch" link set "$lab-b$ports" master br0 up
+}
+
+# wg_up HOST < wg0.conf: wg-quick with wireguard-go, as on a host without the kernel module.
+wg_up() {
+  install -m 600 /dev/stdin "$run/$1/wg0.conf"
+  on "$1" env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go timeout 20 wg-quick up "$run/$1/wg0.conf" >>"$run/$1/wg-quick.log" 2>&1
+}
+
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+
+# until_ok SECONDS COMMAND…: retries the command every 0.1 s, for at most SECONDS.
+until_ok() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# http FROM URL KEY_NAME [MODEL]: the status of a call from FROM's namespace, trusting the lab CA;
+# with MODEL a chat completion, without it the model list. KEY_NAME "-" sends no key.
+http() {
+  local from=$1 url=$2 name=$3 model=${4:-} args=()
+  [[ $name == - ]] || args+=(-H "@$run/keys/$name")
+  [[ -z $model ]] || args+=(-H "content-type: application/json" -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
+  on "$from" curl -s -o /dev/null -w '%{http_code}' --max-time 60 --cacert "$tls/ca.crt" "${args[@]}" "$url" || true
+}
+# equals EXPECTED COMMAND…: whether the command prints EXPECTED (run anew on every retry).
+equals() { [[ $("${@:2}") == "$1" ]]; }
+is() { equals "$1" http "${@:2}"; }
+
+# drive FROM URL KEYS NAMES [ARGS…]: estate/drive.ts from FROM's namespace (one JSON line).
+drive() {
+  on "$1" "${node_ts[@]}" "$here/estate/drive.ts" "$2" --keys "$3" --as "$4" --ca "$tls/ca.crt" "${@:5}"
+}
+# holds FILE JQ_FILTER: whether drive's result satisfies the filter.
+holds() { jq -e "$2" "$1" >/dev/null; }
+summary() { jq -c '{requests, statuses, errors, incomplete, retried, rps}' "$1"; }
+
+# exposed FROM [NMAP_ARGS…] TARGET: the TCP ports FROM gets through to, comma-separated: open or
+# closed (answered, even with a reset) rather than filtered (dropped by a firewall).
+exposed() {
+  on "$1" nmap -n -Pn -sS -p- -T5 --max-retries 1 --min-rate 20000 -oG - "${@:2}" |
+    awk -F'Ports: ' 'NF > 1 { split($2, fields, "\t"); n = split(fields[1], ports, ", ");
+      for (i = 1; i <= n; i++) { split(ports[i], p, "/"); if (p[2] == "open" || p[2] == "closed") print p[1] } }' |
+    paste -sd, -
+}
+# exposes WHAT EXPECTED FROM [NMAP_ARGS…] TARGET
+exposes() {
+  local found
+  found=$(exposed "${@:3}")
+  check "$1: ${2:-nothing} (found: ${found:-nothing})" test "$found" = "$2"
+}
+
+serving() { on gpu "${node_ts[@]}" "$here/estate/serving.ts" "$@" >>"$run/gpu/serving.log" 2>&1 & }
+start_backend() { serving backend "$swap_config" "$1" "$CHUNKS" "$CADENCE_MS"; }
+stop_backend() { pkill -f "serving.ts backend $swap_config $1 " && until_ok 5 listens_not "127.0.0.1:${ports_of[$1]}"; }
+listens() { on gpu ss -ltnH "sport = :${1##*:}" | grep -qF " $1 "; }
+listens_not() { ! listens "$1"; }
+listener() { on gpu ss -ltnH "sport = :$1" | awk '{ print $4 }'; }
+handshakes() { on edge wg show wg0 latest-handshakes | awk '$2 > 0' | wc -l; }
+upstream=$(sed -n 's/^ *server \([0-9.]*:[0-9]*\) .*/\1/p' "$render/hosts/edge/etc/nginx/conf.d/infernus-gateway.conf" | head -1)
+declare -A ports_of
+for model in "${models[@]}"; do
+  ports_of[$model]=$(sed -n "/^  $model:\$/,/proxy:/s#.*proxy: http://127.0.0.1:\([0-9]*\)#\1#p" "$swap_config")
+done
+
+echo "== bring-up"
+mkdir -p "$run/keys" "$render/hosts/edge/var/log/infernus"
+if [[ ! -d /run/wireguard ]]; then
+  mkdir -p /run/wireguard
+  made_run_wireguard=1
+fi
+for host in "${hosts[@]}"; do
+  ip netns add "$lab-$host"
+  ip -n "$lab-$host" link set lo up
+  mkdir -p "$run/$host/wireguard"
+done
+for switch in inet router; do
+  ip -n "$lab-$switch" link add br0 type bridge
+  ip -n "$lab-$switch" link set br0 up
+done
+ip -n "$lab-inet" addr add "$INTERNET/24" dev br0
+ip -n "$lab-inet" addr add "$ADMIN/24" dev br0
+plug edge eth0 inet "$EDGE_PUBLIC/24"
+plug router wan inet "$ROUTER_WAN/24"
+plug roam eth0 inet "$ROAM/24"
+ip -n "$lab-router" addr add "$LAN_GW/24" dev br0
+plug gpu eth0 router "$GPU_LAN/24"
+plug lan eth0 router "$LAN_CLIENT/24"
+for host in gpu lan; do ip -n "$lab-$host" route add default via "$LAN_GW"; done
+on router sysctl -qw net.ipv4.ip_forward=1
+on router nft -f - <<EOF
+table ip lab_home {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		ip saddr $LAN_CIDR oifname "wan" masquerade
+	}
+}
+EOF
+# The worst case for the GPU server: a router that forwards anything to the LAN, so only its own
+# firewall stands between it and the internet. And an attacker beside the edge that routes the
+# tunnel's addresses through it.
+ip -n "$lab-inet" route add "$LAN_CIDR" via "$ROUTER_WAN"
+ip -n "$lab-inet" route add "$TUNNEL_CIDR" via "$EDGE_PUBLIC"
+
+on edge sysctl -q -p "$render/hosts/edge/etc/sysctl.d/60-infernus-forwarding.conf"
+on edge sysctl -q -p "$render/hosts/edge/etc/sysctl.d/60-infernus-gateway.conf"
+on edge nft -f "$render/hosts/edge/etc/infernus/firewall.next.nft"
+on gpu nft -f "$render/hosts/$GPU/etc/infernus/firewall.next.nft"
+relocate edge /etc/wireguard/wg0.conf | wg_up edge
+relocate "$GPU" /etc/wireguard/wg0.conf | wg_up gpu
+wg_up roam <"$render/clients/$CLIENT.conf"
+check "the edge has a handshake with $GPU and $CLIENT" until_ok 10 equals 2 handshakes
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=infernus lab CA" \
+  -keyout "$run/ca.key" -out "$tls/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$EDGE_PUBLIC" \
+  -keyout "$tls/gateway.key" -out "$run/gateway.csr" 2>/dev/null
+openssl x509 -req -in "$run/gateway.csr" -CA "$tls/ca.crt" -CAkey "$run/ca.key" -set_serial 1 -days 1 \
+  -extfile <(echo "subjectAltName=IP:$EDGE_PUBLIC,IP:$EDGE_TUNNEL") -out "$tls/gateway.crt" 2>/dev/null
+(
+  umask 077
+  sed -n 's/^"Bearer \(.*\)" \(.*\);$/\2 \1/p' "$keys" | while read -r name key; do
+    echo "Authorization: Bearer $key" >"$run/keys/$name"
+  done
+  echo "Authorization: Bearer sk-infernus-not-a-key-of-this-estate-000000000000" >"$run/keys/unknown"
+  sed -n 's/.*"Bearer \(.*\)";$/"Bearer \1" upstream;/p' "$render/hosts/edge/etc/nginx/infernus/upstream-auth.conf" >"$run/upstream.map"
+)
+nginx_dir=$run/edge/nginx
+mkdir -p "$nginx_dir"
+relocate edge /etc/nginx/conf.d/infernus-gateway.conf >"$nginx_dir/gateway.conf"
+cat >"$nginx_dir/naive.conf" <<EOF
+# The benchmark's comparison: nginx's defaults (HTTP/1.0 upstream, buffered, no keepalive) in
+# front of the same upstream, with the same certificate and upstream key.
+server {
+    listen 8443 ssl;
+    ssl_certificate $tls/gateway.crt;
+    ssl_certificate_key $tls/gateway.key;
+    location / {
+        include $render/hosts/edge/etc/nginx/infernus/upstream-auth.conf;
+        proxy_pass http://$upstream;
+    }
+}
+EOF
+cat >"$nginx_dir/nginx.conf" <<EOF
+pid $nginx_dir/nginx.pid;
+error_log $nginx_dir/error.log warn;
+worker_processes 2;
+events { worker_connections 4096; }
+http {
+    client_body_temp_path $nginx_dir/body;
+    proxy_temp_path $nginx_dir/proxy;
+    fastcgi_temp_path $nginx_dir/fastcgi;
+    uwsgi_temp_path $nginx_dir/uwsgi;
+    scgi_temp_path $nginx_dir/scgi;
+    include $nginx_dir/gateway.conf;
+    include $nginx_dir/naive.conf;
+}
+EOF
+edge_nginx() { on edge nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" "$@"; }
+check "nginx -t accepts the rendered gateway" edge_nginx -t
+edge_nginx
+
+for model in "${models[@]}"; do start_backend "$model"; done
+serving swap "$swap_config" "$swap_unit"
+check "llama-swap (stand-in) listens on $upstream, as its unit says" until_ok 30 listens "$upstream"
+for model in "${models[@]}"; do
+  check "$model's server listens on loopback only (127.0.0.1:${ports_of[$model]})" until_ok 30 \
+    equals "127.0.0.1:${ports_of[$model]}" listener "${ports_of[$model]}"
+done
+
+mkdir -p "$run/nut"
+nut() { on gpu env NUT_CONFPATH="$render/hosts/$GPU/etc/nut" NUT_STATEPATH="$run/nut" "$@"; }
+nut /lib/nut/dummy-ups -a "$UPS" -u root >/dev/null 2>&1
+nut /lib/nut/upsd -u root >/dev/null 2>&1
+check "upsd reports the UPS on line, from the rendered NUT configs" until_ok 15 equals OL nut upsc "$UPS@127.0.0.1" ups.status
+check "upsd listens on loopback only" test -z "$(on gpu ss -ltnH 'sport = :3493' | awk '$4 !~ /^(127\.0\.0\.1|\[::1\]):/')"
+
+api=https://$EDGE_PUBLIC/v1
+echo "== who reaches the API, and how"
+check "internet: the model list through the edge with a key (200)" is 200 inet "$api/models" bench-1
+check "internet: a chat completion through the edge with a key (200)" is 200 inet "$api/chat/completions" bench-1 "${models[0]}"
+check "internet: no key (401)" is 401 inet "$api/models" -
+check "internet: an unknown key (401)" is 401 inet "$api/models" unknown
+drive inet "$api/chat/completions" "$keys" bench-1 --stream --count 3 >"$run/stream.json"
+check "internet: a streamed completion through the edge arrives whole, chunk by chunk" \
+  holds "$run/stream.json" '.statuses == {"200": 3} and .incomplete == 0 and .errors == {}'
+check "$CLIENT over WireGuard: the API at the edge's tunnel address (200)" is 200 roam "https://$EDGE_TUNNEL/v1/models" bench-1
+check "LAN client: the API through the edge's public address (200)" is 200 lan "$api/models" bench-1
+check "$CLIENT over WireGuard: $GPU's models need llama-swap's key (401)" is 401 roam "http://$upstream/v1/models" bench-1
+
+echo "== exposure (nmap, every TCP port; open or closed means the firewall let it through)"
+exposes "internet → edge" 443 inet "$EDGE_PUBLIC"
+exposes "admin address → edge" 22,443 inet -S "$ADMIN" -e br0 "$EDGE_PUBLIC"
+exposes "internet → $GPU, through a router that forwards everything" "" inet "$GPU_LAN"
+exposes "internet → $GPU's tunnel address, routed through the edge" "" inet "$GPU_TUNNEL"
+exposes "LAN client → $GPU" 22 lan "$GPU_LAN"
+exposes "$CLIENT over WireGuard → $GPU" 22,8080 roam "$GPU_TUNNEL"
+exposes "$CLIENT over WireGuard → edge" 443 roam "$EDGE_TUNNEL"
+udp=$(on inet nmap -n -Pn -sU -p- -T5 --max-retries 0 --min-rate 20000 -oG - "$EDGE_PUBLIC" |
+  grep -o '[0-9]*/\(open\|closed\)/udp' | paste -sd, - || true)
+check "internet → edge over UDP: no port answers (found: ${udp:-none}); WireGuard's $WG_PORT answers only its peers" test -z "$udp"
+# The same scan does see a port the firewall lets in: DHCP replies (from port 67) to port 68.
+check "internet → edge over UDP from port 67: 68 answers (closed), as DHCP replies are let in" \
+  test "$(on inet nmap -n -Pn -sU -g 67 -p 68 -oG - "$EDGE_PUBLIC" | grep -o '68/[a-z|]*/udp')" = 68/closed/udp
+
+echo "== faults"
+victim=${models[0]} other=${models[1]}
+stop_backend "$victim"
+started=$(now_ms)
+code=$(http inet "$api/chat/completions" bench-1 "$victim")
+took=$(($(now_ms) - started))
+check "$victim's server killed: $code in $took ms (502 or 503 within 1 s)" test \( "$code" = 502 -o "$code" = 503 \) -a "$took" -lt 1000
+check "$victim's server killed: $other still answers (200)" is 200 inet "$api/chat/completions" bench-1 "$other"
+start_backend "$victim"
+until_ok 30 listens "127.0.0.1:${ports_of[$victim]}" || true
+started=$(now_ms)
+check "$victim's server back: it answers again" until_ok 10 is 200 inet "$api/chat/completions" bench-1 "$victim"
+echo "info $victim answered $(($(now_ms) - started)) ms after its server listened again"
+
+pkill -f "serving.ts swap $swap_config "
+until_ok 5 listens_not "$upstream" || true
+started=$(now_ms)
+code=$(http inet "$api/models" bench-1)
+took=$(($(now_ms) - started))
+check "llama-swap killed: $code in $took ms (503 within 1 s)" test "$code" = 503 -a "$took" -lt 1000
+serving swap "$swap_config" "$swap_unit"
+until_ok 30 listens "$upstream" || true
+started=$(now_ms)
+check "llama-swap back: the API answers again" until_ok 10 is 200 inet "$api/models" bench-1
+echo "info the API answered $(($(now_ms) - started)) ms after llama-swap listened again"
+
+ip -n "$lab-router" link set wan down
+# The first request goes out on a connection the gateway keeps to llama-swap: TCP gives up on it
+# (the gateway's sysctls). The next opens a new one, and the connect timeout answers.
+started=$(now_ms)
+code=$(http inet "$api/models" bench-1)
+took=$(($(now_ms) - started))
+check "tunnel cut (the home link down), on a kept connection: $code in $took ms (503 within 30 s)" test "$code" = 503 -a "$took" -lt 30000
+started=$(now_ms)
+code=$(http inet "$api/models" bench-1)
+took=$(($(now_ms) - started))
+check "tunnel cut, on a new connection: $code in $took ms (503 within 2 s)" test "$code" = 503 -a "$took" -lt 2000
+ip -n "$lab-router" link set wan up
+started=$(now_ms)
+check "tunnel back: the API answers within the keepalive ($KEEPALIVE s)" until_ok "$KEEPALIVE" is 200 inet "$api/models" bench-1
+echo "info the API answered $(($(now_ms) - started)) ms after the link came back"
+
+bench_keys=$(sed -n 's/^"Bearer .*" \(bench-[0-9]*\);$/\1/p' "$keys" | paste -sd, -)
+drive inet "$api/chat/completions" "$keys" "$bench_keys" --stream --clients 16 --seconds 6 >"$run/reload.json" &
+loader=$!
+for _ in 1 2 3; do
+  sleep 1.5
+  edge_nginx -s reload
+done
+wait "$loader" || true
+check "nginx reloaded 3 times under load: no request lost ($(summary "$run/reload.json"))" \
+  holds "$run/reload.json" '.requests > 0 and .statuses == {"200": .requests} and .errors == {} and .incomplete == 0'
+
+echo "== load"
+# load CLIENTS SECONDS: that many streaming clients, across the bench keys, for that long.
+load() {
+  drive inet "$api/chat/completions" "$keys" "$bench_keys" --stream --clients "$1" --seconds "$2" >"$run/load.json"
+  check "$1 streaming clients for $2 s: no unexpected error ($(summary "$run/load.json"))" \
+    holds "$run/load.json" '.requests > 0 and .statuses == {"200": .requests} and .errors == {} and .incomplete == 0'
+}
+load 32 5
+zone=$(grep -o 'zone=infernus_ide:[^ ]* rate=[0-9]*r/m' "$render/hosts/edge/etc/nginx/conf.d/infernus-gateway.conf")
+rate=${zone##*rate=}
+rate=${rate%r/m}
+burst=$(sed -n 's/.*limit_req zone=infernus_ide burst=\([0-9]*\).*/\1/p' "$render/hosts/edge/etc/nginx/conf.d/infernus-gateway.conf")
+drive inet "$api/chat/completions" "$keys" ide --clients 4 --seconds 5 >"$run/rate.json"
+allowed=$(jq '.statuses["200"] // 0' "$run/rate.json")
+expected=$(jq -n --argjson s "$(jq .seconds "$run/rate.json")" "$burst + $rate / 60 * \$s | floor")
+check "ide's limit ($rate/min, burst $burst): $allowed of $(jq .requests "$run/rate.json") allowed in $(jq .seconds "$run/rate.json") s, $expected expected (within 10 %), the rest 429" \
+  holds "$run/rate.json" "(.statuses | keys) == [\"200\", \"429\"] and ((.statuses[\"200\"] - $expected) | fabs) <= 0.1 * $expected"
+
+if [[ $mode == all ]]; then
+  load 64 30
+  echo "== figures (one run, side by side; every namespace shares this machine's cores)"
+  # The naive proxy's port is opened for the benchmark only.
+  on edge nft add rule inet infernus input tcp dport 8443 accept
+  direct=http://$upstream/v1/chat/completions naive=https://$EDGE_PUBLIC:8443/v1/chat/completions
+  measure() { # NAME ARGS…: the three paths with the same load
+    drive gpu "$direct" "$run/upstream.map" upstream "${@:2}" >"$run/$1-direct.json"
+    drive inet "$api/chat/completions" "$keys" "$bench_keys" "${@:2}" >"$run/$1-gateway.json"
+    drive inet "$naive" "$keys" "$bench_keys" "${@:2}" >"$run/$1-naive.json"
+  }
+  measure latency --count 500
+  measure stream --stream --count 50
+  measure rps --clients 32 --seconds 5
+  row() { # LABEL NAME JQ
+    printf '%-40s' "$1"
+    for path in direct gateway naive; do printf '%-20s' "$(jq -r "$3" "$run/$2-$path.json")"; done
+    echo
+  }
+  printf '%-40s%-20s%-20s%-20s\n' "" "direct" "gateway+tunnel" "naive nginx+tunnel"
+  row "latency p50 / p99 (ms), 500 in a row" latency '"\(.latencyMs.p50) / \(.latencyMs.p99)"'
+  row "first SSE chunk p50 / p99 (ms)" stream '"\(.firstChunkMs.p50) / \(.firstChunkMs.p99)"'
+  row "stream p50 (ms, $CHUNKS chunks every $CADENCE_MS ms)" stream '"\(.latencyMs.p50)"'
+  row "requests/s, 32 clients, 5 s" rps '"\(.rps) (\(.statuses | tostring))"'
+  for p in p50 p99; do
+    echo "added by gateway+tunnel, $p: $(jq -rn --slurpfile g "$run/latency-gateway.json" --slurpfile d "$run/latency-direct.json" \
+      "\$g[0].latencyMs.$p - \$d[0].latencyMs.$p | . * 100 | round / 100") ms"
+  done
+fi
+
+echo "$failures failed"
+exit $((failures > 0))

@@ -1,0 +1,68 @@
+/**
+ * `npm run lab`: the `lab` stack (test/lab/Pulumi.lab.yaml) rendered, built into network
+ * namespaces and driven by test/lab/estate.sh: every check, the long load and the figures.
+ * The CI test (test/lab/estate.test.ts) runs the checks only.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { estateInput, parseEstateConfig } from "../../../components/config/load";
+import { renderStack, writeTree } from "../../../render/render";
+import { stackConfig } from "../../../render/stackFile";
+import { dummyUps } from "../nut";
+
+export const LAB_SCRIPT = path.join(__dirname, "..", "estate.sh");
+
+/**
+ * Writes the lab stack's render into a new folder, with what estate.sh needs beside it: the UPS on
+ * dummy-ups (ups.dev says "on line"), and lab.env, the addresses and names the config gives.
+ */
+export async function prepareLab(): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), "infernus-estate-"));
+  const pulumiConfig = stackConfig("lab", path.join(__dirname, ".."));
+  const config = parseEstateConfig(estateInput(pulumiConfig));
+  const tree = await renderStack("lab", pulumiConfig);
+  writeTree(path.join(dir, "render"), tree);
+  const plan = JSON.parse(String(tree.files.get("plan.json"))) as { addresses: Record<string, string> };
+  if (config.edge.kind !== "existing") throw new Error("the lab stack's edge is an existing machine at a lab address");
+  const gpu1 = config.servers[0];
+  const upsConf = String(tree.files.get(`hosts/${gpu1.name}/etc/nut/ups.conf`));
+  writeFileSync(path.join(dir, "render", "hosts", gpu1.name, "etc", "nut", "ups.conf"), dummyUps(upsConf, path.join(dir, "ups.dev")));
+  writeFileSync(path.join(dir, "ups.dev"), "ups.status: OL\nbattery.charge: 100\n");
+  const env = {
+    EDGE_PUBLIC: config.edge.endpoint,
+    ADMIN_CIDR: config.edge.adminCidrs[0],
+    LAN_CIDR: config.lan.cidrs[0],
+    GPU: gpu1.name,
+    GPU_LAN: gpu1.ssh.host,
+    CLIENT: config.clients[0].name,
+    TUNNEL_CIDR: config.tunnel.cidr,
+    EDGE_TUNNEL: plan.addresses.edge,
+    GPU_TUNNEL: plan.addresses[gpu1.name],
+    CLIENT_TUNNEL: plan.addresses[config.clients[0].name],
+    WG_PORT: String(config.tunnel.port),
+    KEEPALIVE: String(config.tunnel.keepaliveSeconds),
+    UPS: gpu1.ups!.name,
+    MODELS: gpu1.models.map((model) => model.name).join(" "),
+  };
+  writeFileSync(path.join(dir, "lab.env"), Object.entries(env).map(([name, value]) => `${name}="${value}"\n`).join(""));
+  return dir;
+}
+
+async function main(): Promise<void> {
+  const dir = await prepareLab();
+  try {
+    const run = spawnSync("bash", [LAB_SCRIPT, dir, "all"], { stdio: "inherit", timeout: 900_000 });
+    process.exitCode = run.status ?? 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}

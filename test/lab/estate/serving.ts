@@ -1,0 +1,38 @@
+/**
+ * The GPU server's serving in the lab, one process per role as on the host, from its rendered
+ * files: `backend` is one model's server (where vLLM runs) on the port the llama-swap config
+ * proxies to; `swap` is llama-swap's front door on the address its unit listens on.
+ *   usage: serving.ts backend CONFIG MODEL CHUNKS CADENCE_MS
+ *          serving.ts swap CONFIG UNIT
+ */
+import { load } from "js-yaml";
+import { readFileSync } from "node:fs";
+import { startBackend } from "../../gateway/http";
+import { startStandInSwap, type SwapConfig } from "../../serving/standInSwap";
+
+type RenderedSwap = SwapConfig & { models: Record<string, { proxy: string }> };
+
+async function main(): Promise<void> {
+  const [role, configFile, ...rest] = process.argv.slice(2);
+  const config = load(readFileSync(configFile, "utf8")) as RenderedSwap;
+  const proxyOf = (model: string) => new URL(config.models[model].proxy);
+  if (role === "backend") {
+    const [model, chunks, cadenceMs] = rest;
+    const proxy = proxyOf(model);
+    await startBackend({ host: proxy.hostname, port: Number(proxy.port), chunks: Number(chunks), cadenceMs: Number(cadenceMs), models: [model] });
+    return;
+  }
+  if (role === "swap") {
+    const listen = /--listen (\S+):(\d+)/.exec(readFileSync(rest[0], "utf8"));
+    if (!listen) throw new Error(`serving.ts: no --listen in ${rest[0]}`);
+    const backends = Object.fromEntries(Object.keys(config.models).map((model) => [model, { port: Number(proxyOf(model).port) }]));
+    await startStandInSwap(config, backends, { listen: { host: listen[1], port: Number(listen[2]) } });
+    return;
+  }
+  throw new Error("usage: serving.ts backend CONFIG MODEL CHUNKS CADENCE_MS | serving.ts swap CONFIG UNIT");
+}
+
+main().catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});
