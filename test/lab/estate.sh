@@ -380,7 +380,7 @@ if [[ $mode == all ]]; then
   row "latency p50 / p99 (ms), 500 in a row" latency '"\(.latencyMs.p50) / \(.latencyMs.p99)"'
   row "first SSE chunk p50 / p99 (ms)" stream '"\(.firstChunkMs.p50) / \(.firstChunkMs.p99)"'
   row "stream p50 (ms, $CHUNKS chunks every $CADENCE_MS ms)" stream '"\(.latencyMs.p50)"'
-  row "requests/s, 32 clients, 5 s" rps '"\(.rps) (\(.statuses | tostring))"'
+  row "requests/s, 32 clients, 5 s" rps '"\(.rps)" + (if .statuses == {"200": .requests} then "" else " \(.statuses | tostring)" end)'
   for p in p50 p99; do
     echo "added by gateway+tunnel, $p: $(jq -rn --slurpfile g "$run/latency-gateway.json" --slurpfile d "$run/latency-direct.json" \
       "\$g[0].latencyMs.$p - \$d[0].latencyMs.$p | . * 100 | round / 100") ms"
