@@ -49,6 +49,21 @@ describe.each([["home"], ["singapore"]])("the %s edge's files", (stack) => {
     expect(dump).toContain('Unattended-Upgrade::Allowed-Origins:: "${distro_id}:${distro_codename}-security";');
   });
 
+  it("has gateway sysctls that sysctl -p (real tool) applies, in a namespace of their own", () => {
+    const ns = `infernus-sysctl-${process.pid}`;
+    expect(tool("ip", ["netns", "add", ns]).status).toBe(0);
+    try {
+      const apply = tool("ip", ["netns", "exec", ns, "sysctl", "-p", edge("etc/sysctl.d/60-infernus-gateway.conf")]);
+      expect(apply.stderr).toBe("");
+      expect(apply.status).toBe(0);
+      const now = tool("ip", ["netns", "exec", ns, "sysctl", "-n", "net.ipv4.tcp_retries2", "net.ipv4.tcp_keepalive_time"]).stdout;
+      expect(now.split("\n").filter(Boolean)).toEqual(["6", "20"]);
+    } finally {
+      tool("ip", ["netns", "del", ns]);
+    }
+    expect(readFileSync(edge("etc/nginx/conf.d/infernus-gateway.conf"), "utf8")).toContain("proxy_socket_keepalive on;");
+  });
+
   it("has an audit log rotation that logrotate -d (real tool) accepts", () => {
     const check = tool("logrotate", ["-d", "-s", path.join(dir, "logrotate.state"), edge("etc/logrotate.d/infernus-gateway")]);
     expect(check.stderr + check.stdout).not.toMatch(/error/i);
