@@ -136,9 +136,10 @@ exposes() {
 serving() { on gpu "${node_ts[@]}" "$here/estate/serving.ts" "$@" >>"$run/gpu/serving.log" 2>&1 & }
 start_backend() { serving backend "$swap_config" "$1" "$CHUNKS" "$CADENCE_MS"; }
 stop_backend() { pkill -f "serving.ts backend $swap_config $1 " && until_ok 5 listens_not "127.0.0.1:${ports_of[$1]}"; }
-listens() { on gpu ss -ltnH "sport = :${1##*:}" | grep -qF " $1 "; }
-listens_not() { ! listens "$1"; }
+# listener PORT: the addresses gpu listens on at PORT; listens ADDRESS:PORT: whether it is one.
 listener() { on gpu ss -ltnH "sport = :$1" | awk '{ print $4 }'; }
+listens() { listener "${1##*:}" | grep -qxF "$1"; }
+listens_not() { ! listens "$1"; }
 handshakes() { on edge wg show wg0 latest-handshakes | awk '$2 > 0' | wc -l; }
 upstream=$(sed -n 's/^ *server \([0-9.]*:[0-9]*\) .*/\1/p' "$render/hosts/edge/etc/nginx/conf.d/infernus-gateway.conf" | head -1)
 declare -A ports_of

@@ -53,9 +53,7 @@ function percentile(sorted: readonly number[], p: number): number | null {
   return sorted.length === 0 ? null : Number(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(2));
 }
 
-async function client(index: number, keys: readonly string[], deadline: number, tally: Tally): Promise<void> {
-  const base = new URL(positionals[0]);
-  const ca = values.ca ? readFileSync(values.ca) : undefined;
+async function client(index: number, base: URL, ca: Buffer | undefined, keys: readonly string[], deadline: number, tally: Tally): Promise<void> {
   const agent = base.protocol === "https:" ? new https.Agent({ keepAlive: true, maxSockets: 1, ca }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
   const target = { url: base.origin, ca, agent };
   const body = { model: values.model, stream: values.stream, messages: [{ role: "user", content: "hi" }] };
@@ -92,7 +90,9 @@ async function main(): Promise<void> {
   const tally: Tally = { statuses: {}, errors: {}, incomplete: 0, retried: 0, latencyMs: [], firstChunkMs: [] };
   const started = performance.now();
   const deadline = started + (values.seconds ? Number(values.seconds) * 1000 : 600_000);
-  await Promise.all(Array.from({ length: Number(values.clients) }, (_, i) => client(i, keys, deadline, tally)));
+  const base = new URL(positionals[0]);
+  const ca = values.ca ? readFileSync(values.ca) : undefined;
+  await Promise.all(Array.from({ length: Number(values.clients) }, (_, i) => client(i, base, ca, keys, deadline, tally)));
   const seconds = (performance.now() - started) / 1000;
   const requests = Object.values(tally.statuses).reduce((a, b) => a + b, 0) + Object.values(tally.errors).reduce((a, b) => a + b, 0);
   const latency = [...tally.latencyMs].sort((a, b) => a - b);
