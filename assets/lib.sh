@@ -61,3 +61,13 @@ wait_for() {
     sleep 2
   done
 }
+
+# Prints stdin and keeps a copy in $REPORT (a step with a report, see RemoteHost): an update that
+# only changes the connection prints the copy again. Reports hold no secrets; they are world-readable.
+keep_report() {
+  local path=$INFERNUS_ROOT${REPORT:?a step with a report gets REPORT}
+  mkdir -p "$(dirname "$path")"
+  tee "$path.tmp"
+  chmod 0644 "$path.tmp"
+  mv -f "$path.tmp" "$path"
+}

@@ -2,11 +2,11 @@
 # The last step of `pulumi up`: infernus-check with --load, on the edge. What was just installed
 # may need a few seconds to settle (a first scrape, a first handshake), so a failing run is
 # repeated a few times before the step fails. Pending (a model still downloading) does not fail.
-#   usage: sudo ATTEMPTS=3 PAUSE_SECONDS=20 ./self-check.sh
+#   usage: sudo ATTEMPTS=3 PAUSE_SECONDS=20 REPORT=/var/lib/infernus/reports/self-check ./self-check.sh
 set -Eeuo pipefail
 # shellcheck source=assets/lib.sh
 [[ -v INFERNUS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-: "${ATTEMPTS:?}" "${PAUSE_SECONDS:?}"
+: "${ATTEMPTS:?}" "${PAUSE_SECONDS:?}" "${REPORT:?}"
 need_root
 check=${INFERNUS_CHECK:-/usr/local/sbin/infernus-check}
 apt_install curl
@@ -20,7 +20,7 @@ for ((attempt = 1; attempt <= ATTEMPTS; attempt++)); do
   log "attempt $attempt: $(tail -1 "$out"); again in $PAUSE_SECONDS s"
   sleep "$PAUSE_SECONDS"
 done
-cat "$out"
+keep_report <"$out"
 case $rc in
 0) log "the estate works" ;;
 2) log "the estate works; what is pending (downloads) finishes by itself: npm run status shows it" ;;

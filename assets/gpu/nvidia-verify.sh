@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # After the driver step (and its reboot): the open module is loaded and nvidia-smi shows every
 # declared GPU as declared. Prints the inventory on a line of its own for the stack outputs.
-#   usage: sudo GPUS=$'model|marketing name|12.0|96' OPEN=1 REBOOT_MARKER=/var/lib/infernus/reboot-pending ./nvidia-verify.sh
+#   usage: sudo GPUS=$'model|marketing name|12.0|96' OPEN=1 REBOOT_MARKER=/var/lib/infernus/reboot-pending REPORT=/var/lib/infernus/reports/nvidia-verify ./nvidia-verify.sh
 set -Eeuo pipefail
 # shellcheck source=assets/lib.sh
 [[ -v INFERNUS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 # shellcheck source=assets/gpu/inventory.sh
 [[ -v INFERNUS_GPU_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/inventory.sh"
-: "${GPUS:?} ${REBOOT_MARKER:?}"
+: "${GPUS:?} ${REBOOT_MARKER:?} ${REPORT:?}"
 OPEN=${OPEN:-1}
 need_root
 
@@ -35,5 +35,5 @@ fi
 
 systemctl enable --quiet --now nvidia-persistenced
 json=$(awk -F'|' 'BEGIN { printf "[" } NR > 1 { printf "," } { printf "{\"index\":%s,\"name\":\"%s\",\"bus\":\"%s\",\"driver\":\"%s\",\"computeCapability\":\"%s\",\"memoryMiB\":%s}", $1, $2, $3, $4, $5, $6 } END { print "]" }' <<<"$inventory")
-echo "INFERNUS_GPU_INVENTORY $json"
+echo "INFERNUS_GPU_INVENTORY $json" | keep_report
 log "driver and GPUs as declared"

@@ -39,6 +39,7 @@ export class SelfCheck extends pulumi.ComponentResource {
         { path: CHECK_PATHS.header, mode: "0600", content: pulumi.secret(args.key.apply(renderCheckHeader)) },
       ],
       after: args.hosts.flatMap((h) => (h.steps.length > 0 ? [h.steps.at(-1)!.command] : [])),
+      report: true,
     });
     // The check prints statuses and figures, never the key.
     this.report = pulumi.unsecret(this.step.command.stdout);

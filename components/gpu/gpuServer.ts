@@ -7,6 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { OffsiteConfig, ServerConfig, TunnelConfig } from "../config/schema";
 import type { Opening } from "../host/firewall";
+import { dialAttemptsFor, machineOf } from "../host/connection";
 import { harden } from "../host/hardening";
 import { RemoteHost, type Connection } from "../host/remoteHost";
 import type { WireGuard } from "../network/wireguard";
@@ -53,6 +54,8 @@ export interface VerifiedGpu {
 
 /** Seconds between the driver step's reboot and the next connection attempt. */
 const REBOOT_GRACE_SECONDS = 60;
+/** How long the server may take to come back after that: a server board with much RAM POSTs for minutes. */
+const REBOOT_SECONDS = 900;
 
 export class GpuServer extends pulumi.ComponentResource {
   public readonly host: RemoteHost;
@@ -66,7 +69,7 @@ export class GpuServer extends pulumi.ComponentResource {
   constructor(name: string, args: GpuServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infernus:gpu:Server", name, {}, opts);
     const { server } = args;
-    this.host = new RemoteHost(server.name, { connection: args.connection, after: args.after }, { parent: this });
+    this.host = new RemoteHost(server.name, { connection: args.connection, machine: machineOf(server.ssh), after: args.after }, { parent: this });
     const gpus = renderGpuExpectations(server);
 
     this.host.step("preflight", {
@@ -148,7 +151,8 @@ export class GpuServer extends pulumi.ComponentResource {
       files: [{ path: GPU_PATHS.nouveauBlacklist, mode: "0644", content: renderNouveauBlacklist() }],
     });
     // Runs here, not on the host: lets a reboot the driver step started take the host down before
-    // the next step connects (which then retries until the host is back).
+    // the next step connects (which then retries until the host is back). Its trigger is the driver
+    // step's, machine included, so a migrated server gets the grace too.
     const rebootGrace = new command.local.Command(
       `${name}-reboot-grace`,
       { create: `sleep ${REBOOT_GRACE_SECONDS}`, triggers: [driver.trigger] },
@@ -159,7 +163,8 @@ export class GpuServer extends pulumi.ComponentResource {
       libraries: ["gpu/inventory.sh"],
       params: { GPUS: gpus, OPEN: open ? "1" : "0", REBOOT_MARKER: GPU_PATHS.rebootMarker, DRIVER_TRIGGER: driver.trigger },
       after: [rebootGrace],
-      dialAttempts: 60,
+      dialAttempts: dialAttemptsFor(REBOOT_SECONDS),
+      report: true,
     });
     const unit = renderPowerUnit(server);
     this.host.step("gpu-power", {

@@ -24,6 +24,11 @@ export interface SshdPolicy {
   readonly allowUsers?: readonly string[];
 }
 
+/**
+ * No MaxAuthTries below OpenSSH's 6: pulumi-command offers every key in the SSH agent in turn
+ * (x/crypto's publicKeyCallback), so a lower bound would lock out an operator whose right key is
+ * not among the first few. With passwords off it buys nothing an attacker cannot reconnect around.
+ */
 export function renderSshd(policy: SshdPolicy): string {
   return [
     HEADER,
@@ -33,7 +38,6 @@ export function renderSshd(policy: SshdPolicy): string {
     "PubkeyAuthentication yes",
     "PermitEmptyPasswords no",
     "X11Forwarding no",
-    "MaxAuthTries 3",
     "LoginGraceTime 20",
     ...(policy.allowUsers && policy.allowUsers.length > 0 ? [`AllowUsers ${policy.allowUsers.join(" ")}`] : []),
     "",

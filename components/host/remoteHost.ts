@@ -1,6 +1,7 @@
 /**
  * RemoteHost: one machine reached over SSH, and the one way anything runs on it: named steps,
- * run in the order they were added, each re-run exactly when its stdin bytes change.
+ * run in the order they were added, each re-run exactly when its stdin bytes change or the
+ * machine is a new one; never because only the way to reach it changed.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -28,8 +29,13 @@ export interface StepSpec {
   readonly libraries?: readonly string[];
   /** Resources besides the previous step that this step waits for. */
   readonly after?: readonly pulumi.Resource[];
-  /** How many failed connection attempts to tolerate: raise it for a step that meets a rebooting host. */
+  /** How many failed connection attempts to tolerate: raise it for a step that meets a booting host. */
   readonly dialAttempts?: number;
+  /**
+   * The step's output is a report others read (e.g. the GPU inventory): the script keeps a copy in
+   * $REPORT, and an update that only changes the connection prints that copy again.
+   */
+  readonly report?: boolean;
 }
 
 /** A step as added, for the render and for callers that order other work after it. */
@@ -41,12 +47,18 @@ export interface Step {
   readonly command: command.remote.Command;
   readonly files: pulumi.Output<ResolvedFile[]>;
   readonly stdin: pulumi.Output<string>;
+  /** sha256 of the stdin and the machine's identity: what others re-run on (the self-check, the reboot grace). */
   readonly trigger: pulumi.Output<string>;
 }
 
 export interface RemoteHostArgs {
   /** How to reach the host: address, user, pinned host key, key or agent, optional proxy. */
   readonly connection: pulumi.Input<Connection>;
+  /**
+   * What makes this machine itself and not another: a droplet's id, or a pinned host key (see
+   * machineOf). Every step runs again when it changes: a new machine starts bare.
+   */
+  readonly machine: pulumi.Input<string>;
   /** Resources the first step waits for, e.g. the edge's tunnel when this host is reached through it. */
   readonly after?: readonly pulumi.Resource[];
 }
@@ -63,8 +75,26 @@ export const STEP_COMMAND = [
   `exec sudo -n bash -s`,
 ].join(" ");
 
+/** Where a step with a report keeps its copy (the update command prints it, so no secret goes there). */
+export const REPORTS_DIR = "/var/lib/infernus/reports";
+
+/**
+ * What the provider runs on an Update: any changed input other than the triggers, which replace
+ * (pulumi-command's commandController.go runs `update` when set, else `create`). Stdin and triggers
+ * always change together, so an Update means only the connection changed (credentials, a jump host,
+ * dial limits): the step does not run again. It drains stdin and, for a report, prints the copy
+ * the last run kept, so the outputs read from it stay. It also proves the new connection works.
+ */
+export function updateCommand(report?: string): string {
+  const drain = "cat >/dev/null;";
+  if (!report) return `${drain} echo "infernus: only the connection changed; the step did not run again"`;
+  return `${drain} if [ -r ${report} ]; then cat ${report}; else echo "infernus: ${report} is gone; this report stays empty until the step runs again" >&2; fi`;
+}
+
 export class RemoteHost extends pulumi.ComponentResource {
   public readonly connection: pulumi.Output<Connection>;
+  /** The machine's identity (see RemoteHostArgs.machine). */
+  public readonly machine: pulumi.Output<string>;
   public readonly steps: Step[] = [];
   /** The host's name in the stack config; it names its steps. */
   public readonly hostName: string;
@@ -75,7 +105,8 @@ export class RemoteHost extends pulumi.ComponentResource {
     this.hostName = name;
     this.after = args.after ?? [];
     this.connection = pulumi.output(args.connection);
-    this.registerOutputs({ connection: this.connection });
+    this.machine = pulumi.output(args.machine);
+    this.registerOutputs({ connection: this.connection, machine: this.machine });
   }
 
   /** Adds a step after this host's previous one. */
@@ -84,18 +115,23 @@ export class RemoteHost extends pulumi.ComponentResource {
     const files = pulumi
       .all((spec.files ?? []).map((f) => pulumi.all([f.path, f.mode, f.owner, f.content])))
       .apply((resolved) => resolved.map(([path, mode, owner, content]): ResolvedFile => ({ path, mode, ...(owner ? { owner } : {}), content })));
-    const params = pulumi.all(spec.params ?? {});
+    const report = spec.report ? `${REPORTS_DIR}/${name}` : undefined;
+    const params = pulumi.all({ ...spec.params, ...(report ? { REPORT: report } : {}) });
     const stdin = pulumi.all([params, files]).apply(([p, f]) => composeStdin({ host: this.hostName, step: name, params: p, files: f, script }));
-    // The hash of high-entropy secrets reveals nothing, and a plain trigger shows in `pulumi preview`.
-    const trigger = pulumi.unsecret(stdin.apply(sha256));
+    // The hash of high-entropy secrets reveals nothing, and plain triggers show in `pulumi preview`:
+    // which of the two changed says whether the bytes or the machine did.
+    const stdinHash = pulumi.unsecret(stdin.apply(sha256));
+    const trigger = pulumi.all([stdinHash, this.machine]).apply(([hash, machine]) => sha256(`${hash}\n${machine}`));
     const previous = this.steps.at(-1);
     const cmd = new command.remote.Command(
       `${this.hostName}-${name}`,
       {
         connection: spec.dialAttempts ? this.connection.apply((c) => ({ ...c, dialErrorLimit: spec.dialAttempts })) : this.connection,
         create: STEP_COMMAND,
+        update: updateCommand(report),
         stdin,
-        triggers: [trigger],
+        triggers: [stdinHash, this.machine],
+        // The provider passes earlier output only through sshd's AcceptEnv, which hosts refuse.
         addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [...(previous ? [previous.command] : this.after), ...(spec.after ?? [])], retainOnDelete: true },

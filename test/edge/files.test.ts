@@ -37,6 +37,8 @@ describe.each([["home"], ["singapore"]])("the %s edge's files", (stack) => {
     expect(effective).toMatch(/^permitrootlogin no$/m);
     expect(effective).toMatch(/^passwordauthentication no$/m);
     expect(effective).toMatch(/^kbdinteractiveauthentication no$/m);
+    // pulumi-command offers each agent key in turn: a low MaxAuthTries locks out a full agent.
+    expect(Number(/^maxauthtries (\d+)$/m.exec(effective)?.[1])).toBeGreaterThanOrEqual(6);
   });
 
   it("has unattended-upgrades settings that apt-config (real tool) parses", () => {

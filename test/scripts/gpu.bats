@@ -10,7 +10,7 @@ setup() {
   [ -f "$REFERENCE/query-noheader-nounits.csv" ]
   export H100='h100-80gb-hbm3|H100 80GB HBM3|9.0|80'
   export BLACKWELL='rtx-pro-6000-blackwell-workstation|RTX PRO 6000 Blackwell Workstation Edition|12.0|96'
-  export REBOOT_MARKER=/var/lib/infernus/reboot-pending
+  export REBOOT_MARKER=/var/lib/infernus/reboot-pending REPORT=/var/lib/infernus/reports/nvidia-verify
   stub hostname 'echo gpu1'
   stub dpkg-query 'for p in $INSTALLED; do [[ ${!#} == "$p" ]] && echo "install ok installed"; done; exit 0'
   stub apt-get
@@ -122,6 +122,9 @@ assets=$BATS_TEST_DIRNAME/../../assets/gpu
   [[ $output == *'INFERNUS_GPU_INVENTORY [{"index":0,"name":"NVIDIA H100 80GB HBM3","bus":"00000000:00:06.0","driver":"580.159.04","computeCapability":"9.0","memoryMiB":81559}]'* ]]
   called "systemctl enable --quiet --now nvidia-persistenced"
   [ ! -e "$INFERNUS_ROOT$REBOOT_MARKER" ]
+  # The copy a connection-only update prints again: the inventory line alone, readable by anyone.
+  [ "$(cat "$INFERNUS_ROOT$REPORT")" = "$(grep '^INFERNUS_GPU_INVENTORY ' <<<"$output")" ]
+  [ "$(stat -c %a "$INFERNUS_ROOT$REPORT")" = 644 ]
 }
 
 @test "the check refuses the proprietary module and a wrong license" {

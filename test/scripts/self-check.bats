@@ -8,7 +8,7 @@ setup() {
   script=$BATS_TEST_DIRNAME/../../assets/check/self-check.sh
   stub dpkg-query 'echo "install ok installed"'
   stub sleep
-  export INFERNUS_CHECK=$STUBS/infernus-check ATTEMPTS=3 PAUSE_SECONDS=20
+  export INFERNUS_CHECK=$STUBS/infernus-check ATTEMPTS=3 PAUSE_SECONDS=20 REPORT=/var/lib/infernus/reports/self-check
   # Answers with the exit codes in RCS, one per run (the last one repeats).
   export RCS_FILE=$BATS_TEST_TMPDIR/rcs
   stub infernus-check 'read -r rc rest <"$RCS_FILE"; [[ -n $rest ]] && echo "$rest" >"$RCS_FILE"
@@ -22,6 +22,8 @@ setup() {
   called "infernus-check --load"
   [ "$(grep -c '^infernus-check' "$CALLS")" -eq 1 ]
   [[ $output == *"the estate works"* ]]
+  # The table is kept for a connection-only update to print again.
+  [ "$(cat "$INFERNUS_ROOT$REPORT")" = $'failed   tunnel gpu1    last handshake 900 s ago\n0 ok, 0 pending, 1 failed' ]
 }
 
 @test "a failure that settles passes on a later attempt, after a pause" {
