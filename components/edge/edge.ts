@@ -6,8 +6,9 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { createHash } from "node:crypto";
 import type { EdgeConfig } from "../config/schema";
-import { sshConnection, type Credentials } from "../host/connection";
+import { dialAttemptsFor, machineOf, sshConnection, type Credentials } from "../host/connection";
 import type { Opening } from "../host/firewall";
 import { RemoteHost } from "../host/remoteHost";
 import { renderCloudConfig } from "./cloudInit";
@@ -25,6 +26,9 @@ export interface EdgeArgs {
 
 const ANYWHERE = ["0.0.0.0/0", "::/0"];
 
+/** How long a new droplet may take from "active" to accepting SSH (boot, cloud-init's user and keys). */
+const FIRST_BOOT_SECONDS = 300;
+
 export class Edge extends pulumi.ComponentResource {
   /** The address or name spokes dial for the tunnel. */
   public readonly endpoint: pulumi.Output<string>;
@@ -35,41 +39,60 @@ export class Edge extends pulumi.ComponentResource {
     const edge = args.edge;
     if (edge.kind === "existing") {
       this.endpoint = pulumi.output(edge.endpoint);
-      this.host = new RemoteHost(edge.name, { connection: sshConnection(edge.name, edge.ssh, args.credentials) }, { parent: this });
+      this.host = new RemoteHost(edge.name, { connection: sshConnection(edge.name, edge.ssh, args.credentials), machine: machineOf(edge.ssh) }, { parent: this });
     } else {
       const droplet = this.droplet(name, edge, args.openings);
       this.endpoint = droplet.address;
       this.host = new RemoteHost(
         edge.name,
-        { connection: sshConnection(edge.name, { host: droplet.address, port: 22, user: edge.adminUser, hostKey: droplet.hostKey }, args.credentials) },
+        {
+          connection: sshConnection(edge.name, { host: droplet.address, port: 22, user: edge.adminUser, hostKey: droplet.hostKey }, args.credentials),
+          // The host key and the reserved IP outlive a replaced droplet; its id does not.
+          machine: droplet.id,
+        },
         { parent: this },
       );
-      this.host.step("cloud-init", { script: "edge/cloud-init-wait.sh" });
+      // A new droplet answers SSH only once it has booted and cloud-init has set the user up.
+      this.host.step("cloud-init", { script: "edge/cloud-init-wait.sh", dialAttempts: dialAttemptsFor(FIRST_BOOT_SECONDS) });
     }
     this.registerOutputs({ endpoint: this.endpoint });
   }
 
   private droplet(name: string, edge: DigitalOceanEdge, openings: readonly Opening[]) {
     const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent: this });
-    const sshKeys = edge.sshAuthorizedKeys.map(
-      (key, i) => new digitalocean.SshKey(`${name}-admin-key-${i}`, { name: `infernus-${edge.name}-admin-${i}`, publicKey: key }, { parent: this }),
-    );
+    const sshKeys = this.accountKeys(name, edge);
     const userData = pulumi.secret(
       pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh]).apply(([hostKeyPrivate, hostKeyPublic]) =>
         renderCloudConfig({ adminUser: edge.adminUser, authorizedKeys: edge.sshAuthorizedKeys, hostKeyPrivate, hostKeyPublic }),
       ),
     );
-    const vpc = new digitalocean.Vpc(`${name}-vpc`, { name: `infernus-${edge.name}-${edge.region}`, region: edge.region, description: "infernus edge" }, { parent: this });
-    // Only image, size and region (and the first-boot user-data) replace the droplet; steps apply the rest.
+    // The address clients and servers know; it stays when the droplet is replaced. DigitalOcean
+    // cannot move it to another region (region is ForceNew), and it is protected: a region change is
+    // refused here, with the reason, before anything is made in the new region.
+    const reservedIp = new digitalocean.ReservedIp(`${name}-ip`, { region: edge.region }, { parent: this, protect: true, ignoreChanges: ["region"] });
+    const region = reservedIp.region.apply((kept) => {
+      if (kept !== edge.region) {
+        throw new pulumi.RunError(
+          `infernus: edge.region = ${edge.region}: the edge's reserved IP lives in ${kept}, and DigitalOcean cannot move a reserved IP to another region. ` +
+            `Every server and client dials that address, so the program keeps it (it is protected). Keep region: ${kept}; ` +
+            `or, to move on purpose to a new address (every client config changes), unprotect it first: npm run pulumi -- state unprotect '<its URN from npm run pulumi -- stack --show-urns>'`,
+        );
+      }
+      return kept;
+    });
+    const vpc = new digitalocean.Vpc(`${name}-vpc`, { name: `infernus-${edge.name}-${edge.region}`, region, description: "infernus edge" }, { parent: this });
+    // Replaced on a new image, VPC, user-data (first-boot keys and user), SSH keys or monitoring
+    // (ForceNew in resource_droplet.go); a new size resizes it in place (off, resize, on). Steps
+    // apply everything else, and all of them run again on a new droplet (its id is the machine).
     const droplet = new digitalocean.Droplet(
       `${name}-droplet`,
       {
         name: `infernus-${edge.name}`,
-        region: edge.region,
+        region,
         size: edge.size,
         image: edge.image,
         vpcUuid: vpc.id,
-        sshKeys: sshKeys.map((k) => k.fingerprint),
+        sshKeys,
         userData,
         ipv6: true,
         monitoring: true,
@@ -77,8 +100,6 @@ export class Edge extends pulumi.ComponentResource {
       },
       { parent: this, ignoreChanges: ["sshKeys"] },
     );
-    // The address clients and servers know; it stays when the droplet is replaced.
-    const reservedIp = new digitalocean.ReservedIp(`${name}-ip`, { region: edge.region }, { parent: this, protect: true });
     const assignment = new digitalocean.ReservedIpAssignment(`${name}-ip-assignment`, { ipAddress: reservedIp.ipAddress, dropletId: droplet.id.apply(Number) }, { parent: this });
     new digitalocean.Firewall(
       `${name}-firewall`,
@@ -110,6 +131,34 @@ export class Edge extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    return { address: assignment.ipAddress, hostKey: pulumi.unsecret(hostKey.publicKeyOpenssh).apply((k) => k.trim()) };
+    return { address: assignment.ipAddress, id: droplet.id, hostKey: pulumi.unsecret(hostKey.publicKeyOpenssh).apply((k) => k.trim()) };
   }
+
+  /**
+   * The fingerprints of the admin keys on the DigitalOcean account. A key the account already holds
+   * under another name is used as it is: the API refuses a second copy (422 "SSH Key is already in
+   * use on your account"). Others are made here, and kept on later runs because they carry our name.
+   * The lookup's answer decides which resources exist, so they are declared inside it; it is known
+   * in a preview too (a data source, read at once).
+   */
+  private accountKeys(name: string, edge: DigitalOceanEdge): pulumi.Output<string[]> {
+    const ours = (i: number) => `infernus-${edge.name}-admin-${i}`;
+    const wanted = edge.sshAuthorizedKeys.map(fingerprintOf);
+    const found = digitalocean.getSshKeysOutput({ filters: [{ key: "fingerprint", values: wanted }] }, { parent: this });
+    return found.apply((result) =>
+      pulumi.all(
+        edge.sshAuthorizedKeys.map((key, i) => {
+          const held = (result.sshKeys ?? []).find((k) => k.fingerprint === wanted[i]);
+          if (held && held.name !== ours(i)) return pulumi.output(held.fingerprint);
+          return new digitalocean.SshKey(`${name}-admin-key-${i}`, { name: ours(i), publicKey: key }, { parent: this }).fingerprint;
+        }),
+      ),
+    );
+  }
+}
+
+/** DigitalOcean's fingerprint of an OpenSSH public key: the MD5 of its key blob, colon-separated. */
+export function fingerprintOf(publicKey: string): string {
+  const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? "", "base64");
+  return (createHash("md5").update(blob).digest("hex").match(/../g) ?? []).join(":");
 }
