@@ -42,6 +42,8 @@ export interface EstateArgs {
   readonly telegramBotToken?: pulumi.Output<string>;
   /** Keys of a user-provided S3 bucket for the offsite copy. Secret. */
   readonly offsiteKeys?: { readonly accessKeyId?: pulumi.Output<string>; readonly secretAccessKey?: pulumi.Output<string> };
+  /** The operator's Spaces keys, with which the provider makes a spaces bucket. Secret. */
+  readonly spacesKeys?: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
 }
 
 export class Estate extends pulumi.ComponentResource {
@@ -99,7 +101,7 @@ export class Estate extends pulumi.ComponentResource {
     // The gateway's own key for the model servers: llama-swap refuses anyone else.
     const upstreamKey = pulumi.secret(new random.RandomPassword(`${name}-upstream-key`, { length: 40, special: false }, { parent: this }).result);
 
-    this.offsite = config.offsite ? new OffsiteTarget(`${name}-offsite`, { offsite: config.offsite, ...args.offsiteKeys }, { parent: this }) : undefined;
+    this.offsite = config.offsite ? new OffsiteTarget(`${name}-offsite`, { offsite: config.offsite, ...args.offsiteKeys, spacesKeys: args.spacesKeys }, { parent: this }) : undefined;
 
     this.servers = Object.fromEntries(
       config.servers.map((server) => {

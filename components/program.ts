@@ -20,5 +20,6 @@ export function declareEstate(): Estate {
     hfToken: secrets.getSecret("hfToken"),
     telegramBotToken: secrets.getSecret("telegramBotToken"),
     offsiteKeys: { accessKeyId: secrets.getSecret("offsiteAccessKeyId"), secretAccessKey: secrets.getSecret("offsiteSecretAccessKey") },
+    spacesKeys: config.offsite?.kind === "spaces" ? { accessKeyId: secrets.requireSecret("spacesAccessKeyId"), secretAccessKey: secrets.requireSecret("spacesSecretAccessKey") } : undefined,
   });
 }

@@ -5,7 +5,7 @@ import { estateSchema, type EstateConfig } from "./schema";
 
 export const PROJECT = "infernus";
 /** Config keys read as Pulumi secrets, never through the schema (their values must not be copied around). */
-export const SECRET_KEYS = ["sshPrivateKey", "hfToken", "offsiteAccessKeyId", "offsiteSecretAccessKey", "telegramBotToken"] as const;
+export const SECRET_KEYS = ["sshPrivateKey", "hfToken", "offsiteAccessKeyId", "offsiteSecretAccessKey", "spacesAccessKeyId", "spacesSecretAccessKey", "telegramBotToken"] as const;
 
 /** Validates a whole stack config; throws one ConfigError listing every problem. */
 export function parseEstateConfig(input: unknown): EstateConfig {

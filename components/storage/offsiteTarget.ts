@@ -13,6 +13,12 @@ export interface OffsiteTargetArgs {
   /** For kind s3: the bucket's keys from the stack config (secrets). */
   readonly accessKeyId?: pulumi.Output<string>;
   readonly secretAccessKey?: pulumi.Output<string>;
+  /**
+   * For kind spaces: the operator's Spaces keys (secrets). The DigitalOcean provider makes a bucket
+   * only with them; its API token is not enough (terraform-provider-digitalocean config.go:
+   * "Spaces credentials not configured").
+   */
+  readonly spacesKeys?: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
 }
 
 export class OffsiteTarget extends pulumi.ComponentResource {
@@ -33,9 +39,20 @@ export class OffsiteTarget extends pulumi.ComponentResource {
     this.password = secret("password");
     this.salt = secret("salt");
     if (offsite.kind === "spaces") {
+      if (!args.spacesKeys) throw new Error("OffsiteTarget: a spaces target needs the operator's Spaces keys (the config check asks for them)");
+      const spaces = new digitalocean.Provider(
+        `${name}-spaces`,
+        { spacesAccessId: args.spacesKeys.accessKeyId, spacesSecretKey: args.spacesKeys.secretAccessKey },
+        { parent: this },
+      );
       // The backups themselves: never deleted by the program.
-      new digitalocean.SpacesBucket(`${name}-bucket`, { name: offsite.bucket, region: offsite.region, acl: "private", versioning: { enabled: true } }, { parent: this, protect: true });
-      const key = new digitalocean.SpacesKey(`${name}-key`, { name: `infernus-offsite-${offsite.bucket}`, grants: [{ bucket: offsite.bucket, permission: "readwrite" }] }, { parent: this });
+      const bucket = new digitalocean.SpacesBucket(
+        `${name}-bucket`,
+        { name: offsite.bucket, region: offsite.region, acl: "private", versioning: { enabled: true } },
+        { parent: this, protect: true, provider: spaces },
+      );
+      // The servers' own key, limited to this bucket; granted once the bucket exists.
+      const key = new digitalocean.SpacesKey(`${name}-key`, { name: `infernus-offsite-${offsite.bucket}`, grants: [{ bucket: bucket.name, permission: "readwrite" }] }, { parent: this });
       this.accessKeyId = pulumi.secret(key.accessKey);
       this.secretAccessKey = pulumi.secret(key.secretKey);
     } else {
