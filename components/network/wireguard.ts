@@ -62,27 +62,27 @@ export class WireGuard extends pulumi.ComponentResource {
       const presharedKey = peer.role === "edge" ? undefined : secretKey(`${peer.name}-psk`);
       return { peer, privateKey, presharedKey, publicKey: pulumi.unsecret(privateKey.apply(publicKeyOf)) };
     });
-    const views = pulumi.all(
-      keys.map((k) =>
-        pulumi.all([k.publicKey, k.presharedKey]).apply(([publicKey, presharedKey]): PeerKeys => ({
-          name: k.peer.name,
-          role: k.peer.role,
-          address: k.peer.address,
-          fullTunnel: k.peer.fullTunnel,
-          publicKey,
-          presharedKey,
-        })),
-      ),
+    // One Output per peer: a spoke's file waits only for its own keys and the hub's, so a new
+    // client (its key unknown in a preview) does not make every other spoke's file look changed.
+    const peerViews = keys.map((k) =>
+      pulumi.all([k.publicKey, k.presharedKey]).apply(([publicKey, presharedKey]): PeerKeys => ({
+        name: k.peer.name,
+        role: k.peer.role,
+        address: k.peer.address,
+        fullTunnel: k.peer.fullTunnel,
+        publicKey,
+        presharedKey,
+      })),
     );
-    const hubView = views.apply((v) => v[0]);
-    const spokeViews = views.apply((v) => v.slice(1));
+    const hubView = peerViews[0];
+    const spokeViews = pulumi.all(peerViews.slice(1));
 
     this.peers = Object.fromEntries(
       keys.map((k, i) => {
         const config =
           i === 0
             ? pulumi.all([k.privateKey, hubView, spokeViews]).apply(([privateKey, h, s]) => renderHubConfig(args.tunnel, h, privateKey, s))
-            : pulumi.all([k.privateKey, views, hubView, args.hubEndpoint]).apply(([privateKey, v, h, endpoint]) => renderSpokeConfig(args.tunnel, v[i], privateKey, h, endpoint));
+            : pulumi.all([k.privateKey, peerViews[i], hubView, args.hubEndpoint]).apply(([privateKey, self, h, endpoint]) => renderSpokeConfig(args.tunnel, self, privateKey, h, endpoint));
         const peer: WireGuardPeer = { address: k.peer.address, publicKey: k.publicKey, privateKey: k.privateKey, presharedKey: k.presharedKey, config: pulumi.secret(config) };
         return [k.peer.name, peer];
       }),
