@@ -14,7 +14,7 @@ apt_install zfsutils-linux sanoid
 problems=()
 
 create_pool() {
-  local name=$1 layout=$2 vdevs=$3 wipe=$4 group disk kind blocked=() args=()
+  local name=$1 layout=$2 vdevs=$3 wipe=$4 group disk kind entry blocked=() erase=() args=()
   local -a groups disks
   IFS=';' read -ra groups <<<"$vdevs"
   for group in "${groups[@]}"; do
@@ -30,8 +30,7 @@ create_pool() {
       [[ -n $kind ]] || kind=$(blkid -p -o value -s PTTYPE "$disk" 2>/dev/null | sed 's/$/ partition table/' || true)
       [[ -n $kind ]] || continue
       if [[ " $wipe " == *" $disk "* ]]; then
-        wipefs --all --quiet "$disk"
-        log "wiped $disk, which held $kind (wipe: true)"
+        erase+=("$disk|$kind")
       else
         blocked+=("$disk holds $kind; set wipe: true for it in the stack file to erase it")
       fi
@@ -41,6 +40,11 @@ create_pool() {
     problems+=("pool $name was not created:" "${blocked[@]/#/  }")
     return
   fi
+  # Only now that every disk of the pool passed: a refused pool leaves all its disks as they were.
+  for entry in "${erase[@]}"; do
+    wipefs --all --quiet "${entry%%|*}"
+    log "wiped ${entry%%|*}, which held ${entry#*|} (wipe: true)"
+  done
   zpool create -o ashift=12 -O compression=lz4 -O atime=off -O xattr=sa -O acltype=posixacl -O mountpoint=none "$name" "${args[@]}"
   log "created pool $name"
 }

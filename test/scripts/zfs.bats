@@ -67,6 +67,16 @@ script=$BATS_TEST_DIRNAME/../../assets/storage/zfs.sh
   grep -q "zpool create .* tank mirror" "$CALLS"
 }
 
+@test "wipes nothing while another disk of the pool is refused" {
+  echo ext4 >"$ZSTATE/signatures/nvme-A"
+  echo xfs >"$ZSTATE/signatures/nvme-B"
+  POOLS='tank|mirror|/dev/disk/by-id/nvme-A,/dev/disk/by-id/nvme-B|/dev/disk/by-id/nvme-A' run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"/dev/disk/by-id/nvme-B holds xfs; set wipe: true"* ]]
+  not_called wipefs
+  not_called "zpool create"
+}
+
 @test "refuses a declared disk that is not there" {
   rm "$INFERNUS_ROOT/dev/disk/by-id/nvme-B"
   run bash "$script"
