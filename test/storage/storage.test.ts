@@ -87,7 +87,7 @@ describe("storage and power under mocks", () => {
   it("checks every pool disk in the preflight", async () => {
     const { result } = await runEstate(home);
     const stdin = (await resolve(result.servers.gpu1.host.steps[0].stdin)).value;
-    expect(stdin).toContain("export DISKS='/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_1TB_S73VNJ0W100001X /dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0W200002Y /dev/disk/by-id/ata-WDC_WD101EFBX-68B0AN0_VCJ3000Z'");
+    expect(stdin).toContain("export DISKS='/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0W200002Y /dev/disk/by-id/ata-WDC_WD101EFBX-68B0AN0_VCJ3000Z'");
   });
 });
 
