@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Checks, and changes nothing: the OS, free disk, Secure Boot, the GPUs, RAM, NUMA nodes and disks
-# against what the stack file declares. Stops the run with one line per mismatch.
+# Checks, and changes nothing: the OS, free disk, Secure Boot, the GPUs, RAM, NUMA nodes, disks and
+# pool disks the running system uses, against what the stack file declares. Stops the run with one
+# line per mismatch.
 #   usage: sudo GPUS=$'rtx-pro-6000-blackwell-workstation|RTX PRO 6000 Blackwell Workstation Edition|12.0|96' \
-#            AMD_GPUS=1 DISKS="/dev/disk/by-id/nvme-…" MEMORY_GIB=128 NUMA_NODES=1 MIN_FREE_GIB=20 ./preflight.sh
+#            AMD_GPUS=1 DISKS="/dev/disk/by-id/nvme-…" POOLS='tank|mirror|/dev/disk/by-id/nvme-…|' \
+#            MEMORY_GIB=128 NUMA_NODES=1 MIN_FREE_GIB=20 ./preflight.sh
 set -Eeuo pipefail
 # shellcheck source=assets/lib.sh
 [[ -v INFERNUS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 # shellcheck source=assets/gpu/inventory.sh
 [[ -v INFERNUS_GPU_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/inventory.sh"
-GPUS=${GPUS:-} AMD_GPUS=${AMD_GPUS:-0} DISKS=${DISKS:-} MEMORY_GIB=${MEMORY_GIB:-} NUMA_NODES=${NUMA_NODES:-1} MIN_FREE_GIB=${MIN_FREE_GIB:-20}
+# shellcheck source=assets/storage/disks.sh
+[[ -v INFERNUS_DISKS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../storage/disks.sh"
+GPUS=${GPUS:-} AMD_GPUS=${AMD_GPUS:-0} DISKS=${DISKS:-} POOLS=${POOLS:-} MEMORY_GIB=${MEMORY_GIB:-} NUMA_NODES=${NUMA_NODES:-1} MIN_FREE_GIB=${MIN_FREE_GIB:-20}
 need_root
 host=$(hostname)
 problems=()
@@ -57,9 +61,17 @@ for disk in $DISKS; do
   [[ -e $INFERNUS_ROOT$disk ]] || problems+=("$disk is not there: see ls -l /dev/disk/by-id and fix servers[].disks")
 done
 
-if ((${#problems[@]} > 0)); then
-  printf 'infernus: %s does not match the stack file:\n' "$host" >&2
-  printf '  %s\n' "${problems[@]}" >&2
-  exit 1
-fi
+# POOLS as the ZFS step reads them (name|layout|disk,disk;disk|wipe). A pool already imported under
+# its name is kept by that step, so its disks are not looked at; wipe: true changes nothing here.
+while IFS='|' read -r pool _ vdevs _; do
+  [[ -n $pool ]] || continue
+  command -v zpool >/dev/null && zpool list -H -o name "$pool" >/dev/null 2>&1 && continue
+  for disk in ${vdevs//[,;]/ }; do
+    [[ -e $INFERNUS_ROOT$disk ]] || continue # said above, from DISKS
+    problem=$(os_disk_problem "$pool" "$disk")
+    [[ -z $problem ]] || problems+=("$problem")
+  done
+done <<<"$POOLS"
+
+((${#problems[@]} == 0)) || refuse "$host does not match the stack file:$(printf '\n  %s' "${problems[@]}")"
 log "$host matches the stack file"

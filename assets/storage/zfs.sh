@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # ZFS pools and datasets as declared. A pool that exists is kept, one whose disks moved here is
 # imported, and a new one is created only on disks that carry no signature: a disk holding
-# anything is refused by name unless the stack file says wipe: true for it. Never destroys.
+# anything is refused by name unless the stack file says wipe: true for it, and a disk the running
+# system uses (/, /boot, any mount, swap, another imported pool) is refused even then. Never destroys.
 #   usage: sudo POOLS='tank|mirror|/dev/disk/by-id/a,/dev/disk/by-id/b|' \
 #            DATASETS='tank/models|/srv/models|recordsize=1M' ARC_MAX_BYTES=34359738368 ./zfs.sh
 set -Eeuo pipefail
 # shellcheck source=assets/lib.sh
 [[ -v INFERNUS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source=assets/storage/disks.sh
+[[ -v INFERNUS_DISKS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/disks.sh"
 : "${POOLS:?} ${DATASETS:?} ${ARC_MAX_BYTES:?}"
 need_root
 
@@ -14,7 +17,7 @@ apt_install zfsutils-linux sanoid
 problems=()
 
 create_pool() {
-  local name=$1 layout=$2 vdevs=$3 wipe=$4 group disk kind blocked=() args=()
+  local name=$1 layout=$2 vdevs=$3 wipe=$4 group disk kind problem entry blocked=() erase=() args=()
   local -a groups disks
   IFS=';' read -ra groups <<<"$vdevs"
   for group in "${groups[@]}"; do
@@ -26,12 +29,16 @@ create_pool() {
         blocked+=("$disk is not there (ls -l /dev/disk/by-id)")
         continue
       fi
+      problem=$(os_disk_problem "$name" "$disk")
+      if [[ -n $problem ]]; then
+        blocked+=("$problem")
+        continue
+      fi
       kind=$(blkid -p -o value -s TYPE "$disk" 2>/dev/null || true)
       [[ -n $kind ]] || kind=$(blkid -p -o value -s PTTYPE "$disk" 2>/dev/null | sed 's/$/ partition table/' || true)
       [[ -n $kind ]] || continue
       if [[ " $wipe " == *" $disk "* ]]; then
-        wipefs --all --quiet "$disk"
-        log "wiped $disk, which held $kind (wipe: true)"
+        erase+=("$disk|$kind")
       else
         blocked+=("$disk holds $kind; set wipe: true for it in the stack file to erase it")
       fi
@@ -41,6 +48,11 @@ create_pool() {
     problems+=("pool $name was not created:" "${blocked[@]/#/  }")
     return
   fi
+  # Only now that every disk of the pool passed: a refused pool leaves all its disks as they were.
+  for entry in "${erase[@]}"; do
+    wipefs --all --quiet "${entry%%|*}"
+    log "wiped ${entry%%|*}, which held ${entry#*|} (wipe: true)"
+  done
   zpool create -o ashift=12 -O compression=lz4 -O atime=off -O xattr=sa -O acltype=posixacl -O mountpoint=none "$name" "${args[@]}"
   log "created pool $name"
 }
@@ -56,11 +68,7 @@ while IFS='|' read -r name layout vdevs wipe; do
     create_pool "$name" "$layout" "$vdevs" "$wipe"
   fi
 done <<<"$POOLS"
-if ((${#problems[@]} > 0)); then
-  printf 'infernus: refused: ZFS:\n' >&2
-  printf '  %s\n' "${problems[@]}" >&2
-  exit 1
-fi
+((${#problems[@]} == 0)) || refuse "ZFS:$(printf '\n  %s' "${problems[@]}")"
 
 while IFS='|' read -r dataset mountpoint properties; do
   [[ -n $dataset ]] || continue

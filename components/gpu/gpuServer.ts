@@ -18,6 +18,7 @@ import { SERVING_PATHS } from "../serving/files";
 import type { ServingPlan } from "../serving/planner";
 import { LLAMA_SWAP_UNIT, Serving, type ServingArgs } from "../serving/serving";
 import type { OffsiteTarget } from "../storage/offsiteTarget";
+import { renderPoolSpec } from "../storage/files";
 import { Storage, type StorageSummary } from "../storage/storage";
 import { gpuSpecOf } from "./catalogue";
 import { GPU_PATHS, HELD_PACKAGES, nvidiaGpus, renderGpuExpectations, renderJournald, renderNouveauBlacklist, renderPowerUnit, renderSysctl } from "./files";
@@ -74,11 +75,12 @@ export class GpuServer extends pulumi.ComponentResource {
 
     this.host.step("preflight", {
       script: "gpu/preflight.sh",
-      libraries: ["gpu/inventory.sh"],
+      libraries: ["gpu/inventory.sh", "storage/disks.sh"],
       params: {
         GPUS: gpus,
         AMD_GPUS: String(server.gpus.filter((g) => gpuSpecOf(g).vendor === "amd").length),
         DISKS: [...new Set([...server.disks, ...server.pools.flatMap((p) => p.vdevs.flat().map((d) => d.path))])].join(" "),
+        POOLS: renderPoolSpec(server.pools),
         MEMORY_GIB: server.memoryGiB === undefined ? "" : String(server.memoryGiB),
         NUMA_NODES: String(server.numaNodes),
         MIN_FREE_GIB: String(server.minFreeDiskGiB),

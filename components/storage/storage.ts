@@ -67,6 +67,7 @@ export class Storage extends pulumi.ComponentResource {
     const syncoid = renderSyncoidUnits(server, serving.modelsDir);
     this.host.step("zfs", {
       script: "storage/zfs.sh",
+      libraries: ["storage/disks.sh"],
       params: { POOLS: renderPoolSpec(server.pools), DATASETS: renderDatasetSpec(server, serving.modelsDir), ARC_MAX_BYTES: String(arcMaxBytes(server)) },
       files: [
         { path: STORAGE_PATHS.zfsModprobe, mode: "0644", content: renderZfsModprobe(arcMaxBytes(server)) },

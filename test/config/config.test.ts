@@ -61,7 +61,7 @@ const invalid: Case[] = [
   ["a disk not under /dev/disk/by-id", home, (c) => (c.servers[0].pools[0].vdevs[0][0] = "/dev/nvme0n1"), "servers[0].pools[0].vdevs[0][0].path", /\/dev\/disk\/by-id\/…, which stays the same/],
   ["a disk listed twice", home, (c) => (c.servers[0].disks = ["/dev/disk/by-id/usb-A", "/dev/disk/by-id/usb-A"]), "servers[0].disks[1]", /already listed as servers\[0\].disks\[0\]/],
   ["a device in two vdevs", home, (c) => c.servers[0].pools[1].vdevs.push([c.servers[0].pools[0].vdevs[0][0]]), "servers[0].pools[1].vdevs[1][0]", /also in servers\[0\].pools\[0\].vdevs\[0\]\[0\]; a disk belongs to one vdev/],
-  ["wipe on a disk another pool uses", home, (c) => c.servers[0].pools[1].vdevs.push([{ path: c.servers[0].pools[0].vdevs[0][1], wipe: true }]), "servers[0].pools[1].vdevs[1][0].wipe", /wiping it would destroy that pool/],
+  ["wipe on a disk another pool uses", home, (c) => c.servers[0].pools[1].vdevs.push([{ path: c.servers[0].pools[0].vdevs[0][0], wipe: true }]), "servers[0].pools[1].vdevs[1][0].wipe", /wiping it would destroy that pool/],
   ["a pool without devices", home, (c) => (c.servers[0].pools[1].vdevs = []), "servers[0].pools[1].vdevs", /a pool needs at least one vdev of disks/],
   ["a vdev without disks", home, (c) => (c.servers[0].pools[1].vdevs = [[]]), "servers[0].pools[1].vdevs[0]", /a vdev needs at least one disk/],
   ["two primary pools", home, (c) => (c.servers[0].pools[1].role = "primary"), "servers[0].pools", /one pool is primary/],

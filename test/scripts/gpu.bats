@@ -27,6 +27,9 @@ setup() {
   put /proc/meminfo $'MemTotal:       131072000 kB\n'
   mkdir -p "$INFERNUS_ROOT/sys/devices/system/node/node0"
   put /dev/disk/by-id/nvme-A ""
+  stub_block_devices
+  # zpool lists the pools named in $IMPORTED; `zpool list -H -o name POOL` fails for any other.
+  stub zpool 'for p in ${IMPORTED:-}; do [[ ${!#} == name || ${!#} == "$p" ]] && echo "$p" && found=1; done; [[ -n ${found:-} ]]'
   put /proc/driver/nvidia/version "$(head -1 "$REFERENCE/driver.txt")"
 }
 
@@ -46,7 +49,7 @@ assets=$BATS_TEST_DIRNAME/../../assets/gpu
   put /etc/os-release $'ID=ubuntu\nVERSION_ID="22.04"\n'
   GPUS=$BLACKWELL DISKS="/dev/disk/by-id/nvme-A /dev/disk/by-id/nvme-missing" MEMORY_GIB=256 NUMA_NODES=2 MIN_FREE_GIB=100000 run bash "$assets/preflight.sh"
   [ "$status" -eq 1 ]
-  [[ $output == *"infernus: gpu1 does not match the stack file:"* ]]
+  [[ $output == *"infernus: refused: gpu1 does not match the stack file:"* ]]
   [[ $output == *"the OS is ubuntu 22.04; infernus provisions Ubuntu 24.04"* ]]
   [[ $output == *"GiB free, the driver and packages need 100000 GiB"* ]]
   [[ $output == *"GPU 0: declared rtx-pro-6000-blackwell-workstation (RTX PRO 6000 Blackwell Workstation Edition), nvidia-smi says NVIDIA H100 80GB HBM3"* ]]
@@ -64,6 +67,57 @@ assets=$BATS_TEST_DIRNAME/../../assets/gpu
   [ "$status" -eq 1 ]
   [[ $output == *"1 NVIDIA GPU(s) declared, the PCI bus shows 0: check the card is seated and powered"* ]]
   [[ $output == *"no working nvidia-smi yet"* ]]
+}
+
+# The OS disk as Ubuntu's installer leaves it (/boot/efi, /, swap), and a free 2 TB NVMe.
+os_and_free_disks() {
+  block_device nvme-1TB nvme0n1 "/dev/nvme0n1 - - -" "/dev/nvme0n1p1 vfat - /boot/efi" "/dev/nvme0n1p2 ext4 - /" "/dev/nvme0n1p3 swap - [SWAP]"
+  block_device nvme-2TB nvme1n1 "/dev/nvme1n1 - - -"
+}
+
+@test "preflight refuses a pool member that holds /, naming the disk, what is mounted from it and the fix" {
+  os_and_free_disks
+  GPUS=$H100 POOLS='tank|mirror|/dev/disk/by-id/nvme-2TB,/dev/disk/by-id/nvme-1TB|' MIN_FREE_GIB=1 run bash "$assets/preflight.sh"
+  [ "$status" -eq 1 ]
+  [[ $output == *"infernus: refused: gpu1 does not match the stack file:"* ]]
+  [[ $output == *"  /dev/disk/by-id/nvme-1TB (/dev/nvme0n1) is in use by the running system: /boot/efi on /dev/nvme0n1p1, / on /dev/nvme0n1p2, swap on /dev/nvme0n1p3; pick another disk for pool tank in the stack file: the OS disk is never a pool member, and wipe: true does not override this"* ]]
+  [[ $output != *"nvme-2TB"* ]]
+}
+
+@test "preflight refuses the disk that holds / with wipe: true as well" {
+  os_and_free_disks
+  GPUS=$H100 POOLS='tank|mirror|/dev/disk/by-id/nvme-1TB|/dev/disk/by-id/nvme-1TB' MIN_FREE_GIB=1 run bash "$assets/preflight.sh"
+  [ "$status" -eq 1 ]
+  [[ $output == *"/dev/disk/by-id/nvme-1TB (/dev/nvme0n1) is in use by the running system: /boot/efi on"* ]]
+}
+
+@test "preflight refuses a disk whose only mount is /boot/efi, with wipe: true" {
+  block_device nvme-1TB nvme0n1 "/dev/nvme0n1 - - -" "/dev/nvme0n1p1 vfat - /boot/efi" "/dev/nvme0n1p2 ext4 - -"
+  GPUS=$H100 POOLS='tank|mirror|/dev/disk/by-id/nvme-1TB|/dev/disk/by-id/nvme-1TB' MIN_FREE_GIB=1 run bash "$assets/preflight.sh"
+  [ "$status" -eq 1 ]
+  [[ $output == *"/dev/disk/by-id/nvme-1TB (/dev/nvme0n1) is in use by the running system: /boot/efi on /dev/nvme0n1p1; pick another disk"* ]]
+}
+
+@test "preflight refuses a disk that holds active swap, with wipe: true" {
+  block_device ata-HDD sda "/dev/sda - - -" "/dev/sda1 swap - -"
+  SWAPS=/dev/sda1 GPUS=$H100 POOLS='vault|mirror|/dev/disk/by-id/ata-HDD|/dev/disk/by-id/ata-HDD' MIN_FREE_GIB=1 run bash "$assets/preflight.sh"
+  [ "$status" -eq 1 ]
+  [[ $output == *"/dev/disk/by-id/ata-HDD (/dev/sda) is in use by the running system: swap on /dev/sda1; pick another disk for pool vault"* ]]
+}
+
+@test "preflight passes pools on free disks beside the OS disk" {
+  os_and_free_disks
+  GPUS=$H100 DISKS=/dev/disk/by-id/nvme-1TB POOLS='tank|mirror|/dev/disk/by-id/nvme-2TB|' MIN_FREE_GIB=1 run bash "$assets/preflight.sh"
+  [ "$status" -eq 0 ]
+  [[ $output == *"gpu1 matches the stack file"* ]]
+}
+
+@test "preflight passes the disks of a pool already imported under its name" {
+  block_device nvme-2TB nvme1n1 "/dev/nvme1n1 - - -" "/dev/nvme1n1p1 zfs_member tank -" "/dev/nvme1n1p9 - - -"
+  block_device ata-HDD sda "/dev/sda - - -" "/dev/sda1 zfs_member vault -"
+  IMPORTED="tank vault" GPUS=$H100 POOLS=$'tank|mirror|/dev/disk/by-id/nvme-2TB|\nvault|mirror|/dev/disk/by-id/ata-HDD|' MIN_FREE_GIB=1 run bash "$assets/preflight.sh"
+  [ "$status" -eq 0 ]
+  [[ $output == *"gpu1 matches the stack file"* ]]
 }
 
 @test "the driver step installs the open driver from Ubuntu's archive, holds it, and reboots" {

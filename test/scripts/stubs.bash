@@ -34,3 +34,33 @@ lacks() {
 not_called() {
   ! grep -q -- "$1" "$CALLS"
 }
+
+# stub_block_devices: lsblk answers for a device from $BATS_TEST_TMPDIR/lsblk/<its name> (see
+# block_device), and as a bare disk otherwise; swapon lists $SWAPS as the active swap.
+stub_block_devices() {
+  mkdir -p "$BATS_TEST_TMPDIR/lsblk"
+  # shellcheck disable=SC2016 # expands when the stub runs
+  stub lsblk 'f=$BATS_TEST_TMPDIR/lsblk/${!###*/}
+    if [[ -e $f ]]; then cat "$f"; else echo "NAME=\"${!#}\" FSTYPE=\"\" LABEL=\"\" MOUNTPOINTS=\"\""; fi'
+  # shellcheck disable=SC2016
+  stub swapon 'printf "%s\n" ${SWAPS:-}'
+}
+
+# block_device BY-ID DEV LINE...: /dev/disk/by-id/BY-ID links to /dev/DEV under the scratch root,
+# and `lsblk -nPpo NAME,FSTYPE,LABEL,MOUNTPOINTS /dev/DEV` prints the LINEs (NAME FSTYPE LABEL MOUNTPOINTS,
+# space-separated, - for empty, mountpoints joined by ,).
+block_device() {
+  local id=$1 dev=$2 name fstype label mounts
+  shift 2
+  mkdir -p "$INFERNUS_ROOT/dev/disk/by-id"
+  : >"$INFERNUS_ROOT/dev/$dev"
+  ln -sfn "../../$dev" "$INFERNUS_ROOT/dev/disk/by-id/$id"
+  : >"$BATS_TEST_TMPDIR/lsblk/$dev"
+  for line; do
+    read -r name fstype label mounts <<<"$line"
+    [[ $fstype != - ]] || fstype=""
+    [[ $label != - ]] || label=""
+    [[ $mounts != - ]] || mounts=""
+    printf 'NAME="%s" FSTYPE="%s" LABEL="%s" MOUNTPOINTS="%s"\n' "$name" "$fstype" "$label" "${mounts//,/\\x0a}" >>"$BATS_TEST_TMPDIR/lsblk/$dev"
+  done
+}

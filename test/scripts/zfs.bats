@@ -13,7 +13,8 @@ setup() {
   stub update-initramfs
   # zpool: list answers for created/imported pools; import lists or imports the importable ones.
   stub zpool 'case $1 in
-    list) [[ -e $ZSTATE/pools/${!#} ]] || exit 1; if [[ $* == *health* ]]; then echo ONLINE; else echo "${!#}"; fi ;;
+    list) if [[ ${!#} == name ]]; then ls "$ZSTATE/pools"; exit 0; fi
+      [[ -e $ZSTATE/pools/${!#} ]] || exit 1; if [[ $* == *health* ]]; then echo ONLINE; else echo "${!#}"; fi ;;
     import) if [[ $* == *-N* ]]; then touch "$ZSTATE/pools/${!#}"; else for p in "$ZSTATE"/importable/*; do [[ -e $p ]] && echo "   pool: ${p##*/}"; done; fi ;;
     create) for a; do [[ $a == create || $a == -* || $a == *=* ]] && continue; touch "$ZSTATE/pools/$a"; break; done ;;
   esac; exit 0'
@@ -24,6 +25,7 @@ setup() {
   esac'
   stub blkid 'f=$ZSTATE/signatures/${!###*/}; [[ -e $f && $* == *"-s TYPE"* ]] && cat "$f"; exit 0'
   stub wipefs 'rm -f "$ZSTATE/signatures/${!###*/}"'
+  stub_block_devices
   put /dev/disk/by-id/nvme-A ""
   put /dev/disk/by-id/nvme-B ""
   export POOLS='tank|mirror|/dev/disk/by-id/nvme-A,/dev/disk/by-id/nvme-B|' DATASETS=$'tank/models|/srv/models|recordsize=1M\ntank/rag|/srv/rag|recordsize=128K' ARC_MAX_BYTES=34359738368
@@ -65,6 +67,92 @@ script=$BATS_TEST_DIRNAME/../../assets/storage/zfs.sh
   called "wipefs --all --quiet /dev/disk/by-id/nvme-B"
   [[ $output == *"wiped /dev/disk/by-id/nvme-B, which held ext4 (wipe: true)"* ]]
   grep -q "zpool create .* tank mirror" "$CALLS"
+}
+
+@test "wipes nothing while another disk of the pool is refused" {
+  echo ext4 >"$ZSTATE/signatures/nvme-A"
+  echo xfs >"$ZSTATE/signatures/nvme-B"
+  POOLS='tank|mirror|/dev/disk/by-id/nvme-A,/dev/disk/by-id/nvme-B|/dev/disk/by-id/nvme-A' run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"/dev/disk/by-id/nvme-B holds xfs; set wipe: true"* ]]
+  not_called wipefs
+  not_called "zpool create"
+}
+
+# The OS disk as Ubuntu's installer leaves it: an EFI partition, / and swap, a GPT.
+os_disk() {
+  block_device nvme-OS nvme0n1 "/dev/nvme0n1 - - -" "/dev/nvme0n1p1 vfat - /boot/efi" "/dev/nvme0n1p2 ext4 - /" "/dev/nvme0n1p3 swap - [SWAP]"
+  echo gpt >"$ZSTATE/signatures/nvme-OS"
+}
+
+@test "refuses a pool on the disk that holds /, naming it, what is mounted from it and the fix" {
+  os_disk
+  POOLS='tank|mirror|/dev/disk/by-id/nvme-OS,/dev/disk/by-id/nvme-B|' run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"infernus: refused: ZFS:"$'\n'"  pool tank was not created:"* ]]
+  [[ $output == *"/dev/disk/by-id/nvme-OS (/dev/nvme0n1) is in use by the running system: /boot/efi on /dev/nvme0n1p1, / on /dev/nvme0n1p2, swap on /dev/nvme0n1p3; pick another disk for pool tank in the stack file: the OS disk is never a pool member, and wipe: true does not override this"* ]]
+  not_called "zpool create"
+}
+
+@test "refuses the disk that holds / even with wipe: true, and wipes nothing" {
+  os_disk
+  echo ext4 >"$ZSTATE/signatures/nvme-B"
+  POOLS='tank|mirror|/dev/disk/by-id/nvme-OS,/dev/disk/by-id/nvme-B|/dev/disk/by-id/nvme-OS /dev/disk/by-id/nvme-B' run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"/dev/disk/by-id/nvme-OS (/dev/nvme0n1) is in use by the running system: /boot/efi on"* ]]
+  not_called wipefs
+  not_called "zpool create"
+}
+
+@test "refuses a disk whose only mount is /boot/efi, with wipe: true" {
+  block_device nvme-OS nvme0n1 "/dev/nvme0n1 - - -" "/dev/nvme0n1p1 vfat - /boot/efi" "/dev/nvme0n1p2 ext4 - -"
+  POOLS='tank|mirror|/dev/disk/by-id/nvme-OS|/dev/disk/by-id/nvme-OS' run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"/dev/disk/by-id/nvme-OS (/dev/nvme0n1) is in use by the running system: /boot/efi on /dev/nvme0n1p1; pick another disk"* ]]
+  not_called wipefs
+}
+
+@test "refuses a disk that holds active swap, with wipe: true" {
+  block_device ata-HDD sda "/dev/sda - - -" "/dev/sda1 swap - -"
+  SWAPS=/dev/sda1 POOLS='vault|mirror|/dev/disk/by-id/ata-HDD|/dev/disk/by-id/ata-HDD' run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"/dev/disk/by-id/ata-HDD (/dev/sda) is in use by the running system: swap on /dev/sda1; pick another disk for pool vault"* ]]
+  not_called wipefs
+}
+
+@test "refuses a disk under what is mounted from LUKS and LVM on its partitions" {
+  block_device nvme-OS nvme0n1 "/dev/nvme0n1 - - -" "/dev/nvme0n1p3 crypto_LUKS - -" "/dev/mapper/dm_crypt-0 LVM2_member - -" \
+    "/dev/mapper/ubuntu--vg-ubuntu--lv ext4 - /,/var/snap/firefox/common/host-hunspell" "/dev/mapper/ubuntu--vg-swap swap - [SWAP]"
+  POOLS='tank|mirror|/dev/disk/by-id/nvme-OS|/dev/disk/by-id/nvme-OS' run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"is in use by the running system: / on /dev/mapper/ubuntu--vg-ubuntu--lv, /var/snap/firefox/common/host-hunspell on /dev/mapper/ubuntu--vg-ubuntu--lv, swap on /dev/mapper/ubuntu--vg-swap;"* ]]
+  not_called wipefs
+}
+
+@test "refuses a disk of another imported pool (ZFS on root)" {
+  touch "$ZSTATE/pools/rpool"
+  block_device nvme-OS nvme0n1 "/dev/nvme0n1 - - -" "/dev/nvme0n1p1 vfat - -" "/dev/nvme0n1p4 zfs_member rpool -"
+  POOLS='tank|mirror|/dev/disk/by-id/nvme-OS|/dev/disk/by-id/nvme-OS' run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"/dev/disk/by-id/nvme-OS (/dev/nvme0n1) is in use by the running system: pool rpool on /dev/nvme0n1p4;"* ]]
+  not_called wipefs
+}
+
+@test "creates the pool on a free disk beside the OS disk" {
+  os_disk
+  block_device nvme-2TB nvme1n1 "/dev/nvme1n1 - - -"
+  POOLS='tank|mirror|/dev/disk/by-id/nvme-2TB|' run bash "$script"
+  [ "$status" -eq 0 ]
+  called "zpool create -o ashift=12 -O compression=lz4 -O atime=off -O xattr=sa -O acltype=posixacl -O mountpoint=none tank /dev/disk/by-id/nvme-2TB"
+}
+
+@test "keeps an imported pool whose own disks carry it" {
+  touch "$ZSTATE/pools/tank"
+  block_device nvme-2TB nvme1n1 "/dev/nvme1n1 - - -" "/dev/nvme1n1p1 zfs_member tank -"
+  POOLS='tank|mirror|/dev/disk/by-id/nvme-2TB|' run bash "$script"
+  [ "$status" -eq 0 ]
+  [[ $output == *"pool tank is here (ONLINE)"* ]]
+  not_called "zpool create"
 }
 
 @test "refuses a declared disk that is not there" {

@@ -73,10 +73,21 @@ describe("storage and power under mocks", () => {
     expect(readFileSync(path.join(__dirname, "..", "..", "assets/power/drain.sh"), "utf8")).toContain("shutdown -h +0");
   });
 
+  it("refuses a pool on the OS disk in the preflight and in the ZFS step: both carry the pools and the check", async () => {
+    const { result } = await runEstate(home);
+    const steps = result.servers.gpu1.host.steps;
+    const preflight = (await resolve(steps.find((s) => s.name === "preflight")!.stdin)).value;
+    const zfs = (await resolve(steps.find((s) => s.name === "zfs")!.stdin)).value;
+    const pools = /^export POOLS='[^']*'$/m.exec(zfs)![0];
+    expect(pools).toContain("vault|");
+    expect(preflight).toContain(pools);
+    for (const stdin of [preflight, zfs]) expect(stdin).toContain("os_disk_problem() {");
+  });
+
   it("checks every pool disk in the preflight", async () => {
     const { result } = await runEstate(home);
     const stdin = (await resolve(result.servers.gpu1.host.steps[0].stdin)).value;
-    expect(stdin).toContain("export DISKS='/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_1TB_S73VNJ0W100001X /dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0W200002Y /dev/disk/by-id/ata-WDC_WD101EFBX-68B0AN0_VCJ3000Z'");
+    expect(stdin).toContain("export DISKS='/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0W200002Y /dev/disk/by-id/ata-WDC_WD101EFBX-68B0AN0_VCJ3000Z'");
   });
 });
 
