@@ -28,7 +28,7 @@ export interface RecordedResource {
   readonly standIns: readonly string[];
 }
 
-interface StandIn {
+export interface StandIn {
   readonly state: Record<string, unknown>;
   readonly standIns: string[];
 }
@@ -65,7 +65,8 @@ function pemStandIn(label: string, name: string): string {
 
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-function standIn(type: string, name: string, inputs: Record<string, unknown>): StandIn {
+/** What the mock provider answers for a new resource: its state, and which outputs in it are stand-ins. */
+export function standIn(type: string, name: string, inputs: Record<string, unknown>): StandIn {
   switch (type) {
     case "random:index/randomBytes:RandomBytes": {
       const bytes = seed(name, "bytes", Number(inputs.length ?? 32));
