@@ -42,6 +42,12 @@ export interface EstateArgs {
   readonly telegramBotToken?: pulumi.Output<string>;
   /** Keys of a user-provided S3 bucket for the offsite copy. Secret. */
   readonly offsiteKeys?: { readonly accessKeyId?: pulumi.Output<string>; readonly secretAccessKey?: pulumi.Output<string> };
+  /**
+   * The operator's DigitalOcean Spaces keys (`infernus:spacesAccessKeyId`, `infernus:spacesSecretAccessKey`,
+   * made in the control panel: API → Spaces Keys), for a `kind: spaces` offsite copy: the
+   * DigitalOcean provider creates the bucket with them, the API token is not enough. Secret.
+   */
+  readonly spacesKeys?: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
 }
 
 export class Estate extends pulumi.ComponentResource {
@@ -161,9 +167,8 @@ export class Estate extends pulumi.ComponentResource {
       ...config.servers.map((s) => ({ name: s.name, target: exporterOf(s.name), serves: s.models.length > 0, models: s.models.map((m) => m.name) })),
     ];
     if (config.monitoring) {
-      if (!args.telegramBotToken) {
-        throw new pulumi.RunError("infernus: monitoring sends alerts through a Telegram bot: pulumi config set --secret infernus:telegramBotToken <token from @BotFather>");
-      }
+      // The stack config's check (components/config/secrets.ts) asked for the token before any resource.
+      if (!args.telegramBotToken) throw new Error("Estate: config.monitoring needs args.telegramBotToken");
       this.monitoring = new Monitoring(
         `${name}-monitoring`,
         {
