@@ -144,7 +144,8 @@ export class Estate extends pulumi.ComponentResource {
       {
         gateway: config.gateway,
         apiKeys: [...config.apiKeys, checkKey],
-        upstreams: config.servers.map((s) => servingAddressOf(s.name)),
+        // Only a server with models runs llama-swap: one serving nothing is no upstream.
+        upstreams: config.servers.filter((s) => s.models.length > 0).map((s) => servingAddressOf(s.name)),
         publicHost: edge.domain ?? this.edge.endpoint,
         tunnelAddress: edgeAddress,
         upstreamKey,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { sha256 } from "../components/host/stdin";
 import { STEP_COMMAND } from "../components/host/remoteHost";
+import { GATEWAY_PATHS } from "../components/gateway/nginx";
 import { resolve, runUnderMocks, type RecordedResource } from "../render/runtime";
 import { clone, pulumiConfig, runEstate, stackObject } from "./helpers";
 
@@ -118,6 +119,17 @@ describe("the estate under mocks", () => {
     config.tunnel.mtu = 1412;
     const after = await triggers(config);
     for (const step of ["edge/wireguard", "gpu1/wireguard"]) expect(after[step]).not.toBe(before[step]);
+  });
+
+  it("sends the gateway only to servers with models: one serving nothing runs no llama-swap", async () => {
+    const config = clone(home);
+    config.servers.push({ name: "nas", ssh: { host: "192.168.1.60", user: "kirill", insecureIgnoreHostKey: true } });
+    const { result } = await runEstate(config);
+    const files = (await Promise.all(result.edge.host.steps.map(async (s) => (await resolve(s.files)).value))).flat();
+    const nginx = files.find((f) => f.path === GATEWAY_PATHS.config)!.content;
+    const upstream = /upstream infernus_models \{\n([\s\S]*?)\n\s*\}/.exec(nginx)![1];
+    expect(upstream.match(/^\s*server \S+/gm)).toEqual([`    server ${result.addresses.gpu1}:8080`]);
+    expect(nginx).not.toContain(`${result.addresses.nas}:8080`);
   });
 
   it("exports the endpoint, every address, and client configs", async () => {
