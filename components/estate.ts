@@ -204,7 +204,8 @@ export class Estate extends pulumi.ComponentResource {
           endpoint: this.offsite!.endpoint,
           password,
           salt,
-          restore: config.servers.map((s) => restoreInstructions(offsite, s.name)).join("\n\n"),
+          // Only a server with pools has datasets to copy offsite.
+          restore: config.servers.filter((s) => s.pools.length > 0).map((s) => restoreInstructions(offsite, s.name)).join("\n\n"),
         })),
       );
     }

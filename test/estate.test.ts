@@ -132,6 +132,15 @@ describe("the estate under mocks", () => {
     expect(nginx).not.toContain(`${result.addresses.nas}:8080`);
   });
 
+  it("tells how to restore the offsite copy of the servers with pools only", async () => {
+    const config = clone(singapore);
+    config.servers.push({ name: "nas", ssh: { host: "192.168.1.60", user: "kirill", insecureIgnoreHostKey: true } });
+    const { result } = await runEstate(config);
+    const summary = (await resolve(result.offsiteSummary!)).value;
+    expect(summary.restore).toContain("The copy of gpu1 is in bucket kirill-infernus-backup");
+    expect(summary.restore).not.toContain("nas");
+  });
+
   it("exports the endpoint, every address, and client configs", async () => {
     const { result } = await runEstate(home);
     expect((await resolve(result.tunnelEndpoint)).value).toBe("kirill-home.duckdns.org:51820");
