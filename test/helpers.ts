@@ -25,10 +25,16 @@ export function pulumiConfig(config: Record<string, unknown>): Record<string, st
   return Object.fromEntries(Object.entries(config).map(([key, value]) => [`infernus:${key}`, typeof value === "string" ? value : JSON.stringify(value)]));
 }
 
-/** Runs the program on `config`; its secret keys (sshPrivateKey, hfToken …) are set as secrets, as with `pulumi config set --secret`. */
+/** The full keys of `config`'s secret keys (sshPrivateKey, hfToken …), as the language host lists those set with `--secret`. */
+export function secretKeysOf(config: Record<string, unknown>): string[] {
+  return Object.keys(config)
+    .filter(isSecretKey)
+    .map((key) => `infernus:${key}`);
+}
+
+/** Runs the program on `config`; its secret keys are set as secrets, as with `pulumi config set --secret`. */
 export function runEstate(config: Record<string, unknown>, stack = "test") {
-  const secretKeys = Object.keys(config).filter(isSecretKey).map((key) => `infernus:${key}`);
-  return runUnderMocks(declareEstate, { config: pulumiConfig(config), secretKeys, stack });
+  return runUnderMocks(declareEstate, { config: pulumiConfig(config), secretKeys: secretKeysOf(config), stack });
 }
 
 /** Runs a real tool; a missing tool fails the test (CI installs every one). */
