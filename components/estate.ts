@@ -42,7 +42,11 @@ export interface EstateArgs {
   readonly telegramBotToken?: pulumi.Output<string>;
   /** Keys of a user-provided S3 bucket for the offsite copy. Secret. */
   readonly offsiteKeys?: { readonly accessKeyId?: pulumi.Output<string>; readonly secretAccessKey?: pulumi.Output<string> };
-  /** The operator's Spaces keys, with which the provider makes a spaces bucket. Secret. */
+  /**
+   * The operator's DigitalOcean Spaces keys (`infernus:spacesAccessKeyId`, `infernus:spacesSecretAccessKey`,
+   * made in the control panel: API → Spaces Keys), for a `kind: spaces` offsite copy: the
+   * DigitalOcean provider creates the bucket with them, the API token is not enough. Secret.
+   */
   readonly spacesKeys?: { readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
 }
 
@@ -140,7 +144,8 @@ export class Estate extends pulumi.ComponentResource {
       {
         gateway: config.gateway,
         apiKeys: [...config.apiKeys, checkKey],
-        upstreams: config.servers.map((s) => servingAddressOf(s.name)),
+        // Only a server with models runs llama-swap: one serving nothing is no upstream.
+        upstreams: config.servers.filter((s) => s.models.length > 0).map((s) => servingAddressOf(s.name)),
         publicHost: edge.domain ?? this.edge.endpoint,
         tunnelAddress: edgeAddress,
         upstreamKey,
@@ -163,9 +168,8 @@ export class Estate extends pulumi.ComponentResource {
       ...config.servers.map((s) => ({ name: s.name, target: exporterOf(s.name), serves: s.models.length > 0, models: s.models.map((m) => m.name) })),
     ];
     if (config.monitoring) {
-      if (!args.telegramBotToken) {
-        throw new pulumi.RunError("infernus: monitoring sends alerts through a Telegram bot: pulumi config set --secret infernus:telegramBotToken <token from @BotFather>");
-      }
+      // The stack config's check (components/config/secrets.ts) asked for the token before any resource.
+      if (!args.telegramBotToken) throw new Error("Estate: config.monitoring needs args.telegramBotToken");
       this.monitoring = new Monitoring(
         `${name}-monitoring`,
         {
@@ -200,7 +204,8 @@ export class Estate extends pulumi.ComponentResource {
           endpoint: this.offsite!.endpoint,
           password,
           salt,
-          restore: config.servers.map((s) => restoreInstructions(offsite, s.name)).join("\n\n"),
+          // Only a server with pools has datasets to copy offsite.
+          restore: config.servers.filter((s) => s.pools.length > 0).map((s) => restoreInstructions(offsite, s.name)).join("\n\n"),
         })),
       );
     }

@@ -1,13 +1,27 @@
 /** The program: read and check the stack config, then declare the estate. index.ts only exports. */
 import * as pulumi from "@pulumi/pulumi";
-import { estateInput, parseEstateConfig, PROJECT } from "./config/load";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { loadEstateConfig, PROJECT } from "./config/load";
 import { ConfigError } from "./config/problems";
 import { Estate } from "./estate";
 
+/**
+ * Whether a full config key was set with `--secret`: the language host lists those keys in
+ * PULUMI_CONFIG_SECRET_KEYS and the SDK keeps them (internal to the SDK, not typed).
+ */
+const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+
+/** A key is listed as `infernus:hfToken`; the older `infernus:config:hfToken` form is accepted too. */
+function isSecretKey(fullKey: string): boolean {
+  const [namespace, name] = fullKey.split(":");
+  return isConfigSecret(fullKey) || isConfigSecret(`${namespace}:config:${name}`);
+}
+
+/** Checks the whole stack config, secrets included, before the first resource; then declares the estate. */
 export function declareEstate(): Estate {
   let config;
   try {
-    config = parseEstateConfig(estateInput(pulumi.runtime.allConfig()));
+    config = loadEstateConfig(pulumi.runtime.allConfig(), isSecretKey);
   } catch (error) {
     // RunError prints the message alone, without a stack trace: the problems are the whole story.
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
@@ -20,6 +34,10 @@ export function declareEstate(): Estate {
     hfToken: secrets.getSecret("hfToken"),
     telegramBotToken: secrets.getSecret("telegramBotToken"),
     offsiteKeys: { accessKeyId: secrets.getSecret("offsiteAccessKeyId"), secretAccessKey: secrets.getSecret("offsiteSecretAccessKey") },
-    spacesKeys: config.offsite?.kind === "spaces" ? { accessKeyId: secrets.requireSecret("spacesAccessKeyId"), secretAccessKey: secrets.requireSecret("spacesSecretAccessKey") } : undefined,
+    // Checked above: a spaces offsite copy has both.
+    spacesKeys:
+      config.offsite?.kind === "spaces"
+        ? { accessKeyId: secrets.requireSecret("spacesAccessKeyId"), secretAccessKey: secrets.requireSecret("spacesSecretAccessKey") }
+        : undefined,
   });
 }

@@ -11,6 +11,10 @@ async function main(): Promise<void> {
   writeTree(outDir, tree);
   console.log(`rendered ${tree.files.size} files for stack ${stack} into ${path.relative(process.cwd(), outDir) || "."}`);
   console.log("generated secrets in it are deterministic stand-ins; the deployed ones live only in Pulumi state");
+  if (tree.missingSecrets.length > 0) {
+    console.log(`the stack needs these secrets before \`npm run up -- ${stack}\` (the render used stand-ins):`);
+    for (const line of tree.missingSecrets) console.log(`  ${line}`);
+  }
 }
 
 main().catch((error: Error) => {

@@ -18,15 +18,22 @@ import { declareEstate } from "../components/program";
 import type { Estate } from "../components/estate";
 import { renderPlanTable } from "../components/serving/planner";
 import { resolve, runUnderMocks, type RecordedResource } from "./runtime";
-import { stackConfig } from "./stackFile";
+import { renderInput, stackConfig } from "./stackFile";
 
 export interface RenderedTree {
   /** Relative path (under out/<stack>/) to content. */
   readonly files: ReadonlyMap<string, string | Buffer>;
+  /** The `pulumi config set --secret` lines for secrets the stack needs and its file lacks (the render used stand-ins). */
+  readonly missingSecrets: readonly string[];
 }
 
-export async function renderStack(stack: string, config = stackConfig(stack)): Promise<RenderedTree> {
-  const { result: estate, resources } = await runUnderMocks(declareEstate, { config, stack });
+/**
+ * `config` is the stack file's flat map; its `secure:` values count as set with `--secret`, and so
+ * do the full keys in `secretKeys` (for a config given with plain values, as tests do).
+ */
+export async function renderStack(stack: string, config = stackConfig(stack), secretKeys: readonly string[] = []): Promise<RenderedTree> {
+  const input = renderInput(config, secretKeys);
+  const { result: estate, resources } = await runUnderMocks(declareEstate, { config: input.config, secretKeys: input.secretKeys, stack });
   const files = new Map<string, string | Buffer>();
   const steps = [];
   for (const host of estate.hosts) {
@@ -62,7 +69,7 @@ export async function renderStack(stack: string, config = stackConfig(stack)): P
       storage: Object.fromEntries(Object.entries(estate.servers).map(([name, s]) => [name, s.storageSummary])),
     }),
   );
-  return { files };
+  return { files, missingSecrets: input.missing.map((secret) => `pulumi config set --secret infernus:${secret.key} ${secret.value}   # ${secret.why}`) };
 }
 
 function plan(stack: string, resources: readonly RecordedResource[], steps: readonly object[], tunnelEndpoint: string, addresses: Record<string, string>) {

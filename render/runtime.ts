@@ -166,6 +166,11 @@ export interface RunResult<T> {
 export interface RunOptions {
   /** Full config keys (`infernus:edge`) to string values (objects and lists as JSON). */
   readonly config: Readonly<Record<string, string>>;
+  /**
+   * The full keys of `config` (`infernus:hfToken`) that hold secrets, as the language host lists
+   * them in PULUMI_CONFIG_SECRET_KEYS for values set with `--secret`; none by default.
+   */
+  readonly secretKeys?: readonly string[];
   readonly stack: string;
   readonly project?: string;
 }
@@ -212,7 +217,7 @@ async function run<T>(program: () => T | Promise<T>, options: RunOptions): Promi
   };
   await pulumi.runtime.setMocks(mocks, project, options.stack, false);
   recordRegistrations(settings.getMonitor() as unknown as MockMonitor, recorded, standIns);
-  pulumi.runtime.setAllConfig({ ...options.config });
+  pulumi.runtime.setAllConfig({ ...options.config }, [...(options.secretKeys ?? [])]);
   let result: T;
   try {
     result = await program();

@@ -1,10 +1,11 @@
 /** The estate's resources under Pulumi's mocks: tree, options, step order, triggers and secrets. */
 import * as pulumi from "@pulumi/pulumi";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { sha256 } from "../components/host/stdin";
 import { STEP_COMMAND } from "../components/host/remoteHost";
+import { GATEWAY_PATHS } from "../components/gateway/nginx";
 import { resolve, runUnderMocks, type RecordedResource } from "../render/runtime";
-import { clone, pulumiConfig, runEstate, stackObject } from "./helpers";
+import { clone, pulumiConfig, runEstate, secretKeysOf, stackObject } from "./helpers";
 
 const home = stackObject("home");
 const singapore = stackObject("singapore");
@@ -120,6 +121,26 @@ describe("the estate under mocks", () => {
     for (const step of ["edge/wireguard", "gpu1/wireguard"]) expect(after[step]).not.toBe(before[step]);
   });
 
+  it("sends the gateway only to servers with models: one serving nothing runs no llama-swap", async () => {
+    const config = clone(home);
+    config.servers.push({ name: "nas", ssh: { host: "192.168.1.60", user: "kirill", insecureIgnoreHostKey: true } });
+    const { result } = await runEstate(config);
+    const files = (await Promise.all(result.edge.host.steps.map(async (s) => (await resolve(s.files)).value))).flat();
+    const nginx = files.find((f) => f.path === GATEWAY_PATHS.config)!.content;
+    const upstream = /upstream infernus_models \{\n([\s\S]*?)\n\s*\}/.exec(nginx)![1];
+    expect(upstream.match(/^\s*server \S+/gm)).toEqual([`    server ${result.addresses.gpu1}:8080`]);
+    expect(nginx).not.toContain(`${result.addresses.nas}:8080`);
+  });
+
+  it("tells how to restore the offsite copy of the servers with pools only", async () => {
+    const config = clone(singapore);
+    config.servers.push({ name: "nas", ssh: { host: "192.168.1.60", user: "kirill", insecureIgnoreHostKey: true } });
+    const { result } = await runEstate(config);
+    const summary = (await resolve(result.offsiteSummary!)).value;
+    expect(summary.restore).toContain("The copy of gpu1 is in bucket kirill-infernus-backup");
+    expect(summary.restore).not.toContain("nas");
+  });
+
   it("exports the endpoint, every address, and client configs", async () => {
     const { result } = await runEstate(home);
     expect((await resolve(result.tunnelEndpoint)).value).toBe("kirill-home.duckdns.org:51820");
@@ -130,8 +151,10 @@ describe("the estate under mocks", () => {
 
 describe("index.ts", () => {
   it("runs under mocks and exports the endpoint, the addresses and the client configs (secret)", async () => {
+    vi.resetModules();
     const { result } = await runUnderMocks(() => import("../index"), { config: pulumiConfig(home), stack: "home" });
-    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["apiBaseUrl", "apiKeys", "apiSnippets", "appSnippets", "apps", "caCertificate", "clientConfigs", "edgeSsh", "gpuInventory", "monitoring", "offsite", "selfCheck", "serving", "storage", "tunnelAddresses", "tunnelEndpoint"]);
+    // Without monitoring and an offsite copy, home has neither output.
+    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["apiBaseUrl", "apiKeys", "apiSnippets", "appSnippets", "apps", "caCertificate", "clientConfigs", "edgeSsh", "gpuInventory", "selfCheck", "serving", "storage", "tunnelAddresses", "tunnelEndpoint"]);
     for (const secret of [result.clientConfigs, result.apiKeys, result.apiSnippets, result.appSnippets]) expect(await pulumi.isSecret(pulumi.output(secret))).toBe(true);
     expect(result.apps).toEqual({
       search: { kind: "perplexica", host: "edge", url: "http://10.66.0.1:3000" },
@@ -142,5 +165,23 @@ describe("index.ts", () => {
     expect((await resolve(result.tunnelAddresses)).value).toMatchObject({ edge: "10.66.0.1" });
     expect((result.storage as unknown as Record<string, { datasets: object[] }>).gpu1.datasets).toContainEqual({ name: "tank/rag", mountpoint: "/srv/rag", snapshots: "frequent", replica: "vault/backup/rag" });
     expect(result.serving).toEqual({ gpu1: { models: ["gpt-oss-120b", "qwen3-coder-30b", "qwen3-embedding-8b"], residentSets: [["gpt-oss-120b", "qwen3-embedding-8b"], ["qwen3-coder-30b"]] } });
+  });
+});
+
+const withDomain = { ...singapore, edge: { ...singapore.edge, domain: "llm.example.net", acmeEmail: "k@example.net" } };
+
+describe.each([
+  ["home", "home", home, ["caCertificate"]],
+  ["singapore", "singapore", singapore, ["caCertificate", "offsite"]],
+  ["singapore with a domain (Let's Encrypt)", "singapore", withDomain, ["offsite"]],
+])("index.ts on the %s stack", (_title, stack, config, present) => {
+  it("exports no output as undefined (the SDK would warn it will not show as a stack output)", async () => {
+    // index.ts runs the program when imported: a fresh copy for this stack.
+    vi.resetModules();
+    const { result } = await runUnderMocks(() => import("../index"), { config: pulumiConfig(config), secretKeys: secretKeysOf(config), stack });
+    const outputs = Object.entries(result).filter(([key]) => key !== "default");
+    expect(outputs.filter(([, value]) => value === undefined).map(([key]) => key)).toEqual([]);
+    const optional = ["caCertificate", "offsite", "monitoring"];
+    expect(outputs.map(([key]) => key).filter((key) => optional.includes(key))).toEqual(present);
   });
 });

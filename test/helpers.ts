@@ -3,16 +3,20 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { isSecretKey } from "../components/config/secrets";
 import { declareEstate } from "../components/program";
 import { runUnderMocks } from "../render/runtime";
-import { stackConfig } from "../render/stackFile";
+import { renderInput, stackConfig } from "../render/stackFile";
 
-/** A stack's `infernus:*` config as plain objects, without the prefix, for tests to edit. */
+/**
+ * A stack's `infernus:*` config as plain objects, without the prefix, for tests to edit: as the
+ * render runs it, with stand-ins for the secrets the stack needs (the singapore Spaces keys).
+ */
 export function stackObject(stack: string): Record<string, any> {
   return Object.fromEntries(
-    Object.entries(stackConfig(stack))
+    Object.entries(renderInput(stackConfig(stack)).config)
       .filter(([key]) => key.startsWith("infernus:"))
-      .map(([key, value]) => [key.slice("infernus:".length), JSON.parse(value)]),
+      .map(([key, value]) => [key.slice("infernus:".length), isSecretKey(key.slice("infernus:".length)) ? value : JSON.parse(value)]),
   );
 }
 
@@ -21,8 +25,16 @@ export function pulumiConfig(config: Record<string, unknown>): Record<string, st
   return Object.fromEntries(Object.entries(config).map(([key, value]) => [`infernus:${key}`, typeof value === "string" ? value : JSON.stringify(value)]));
 }
 
+/** The full keys of `config`'s secret keys (sshPrivateKey, hfToken …), as the language host lists those set with `--secret`. */
+export function secretKeysOf(config: Record<string, unknown>): string[] {
+  return Object.keys(config)
+    .filter(isSecretKey)
+    .map((key) => `infernus:${key}`);
+}
+
+/** Runs the program on `config`; its secret keys are set as secrets, as with `pulumi config set --secret`. */
 export function runEstate(config: Record<string, unknown>, stack = "test") {
-  return runUnderMocks(declareEstate, { config: pulumiConfig(config), stack });
+  return runUnderMocks(declareEstate, { config: pulumiConfig(config), secretKeys: secretKeysOf(config), stack });
 }
 
 /** Runs a real tool; a missing tool fails the test (CI installs every one). */

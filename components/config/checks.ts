@@ -12,7 +12,7 @@ import type { Problem } from "./problems";
 import type { EstateConfig } from "./schema";
 
 /** Every WireGuard peer in address order: the edge, then servers, then clients. */
-export function peerRequests(config: EstateConfig): PeerRequest[] {
+export function peerRequests(config: Pick<EstateConfig, "edge" | "servers" | "clients">): PeerRequest[] {
   return [
     { name: config.edge.name, role: "edge", configPath: "edge" },
     ...config.servers.map((s, i): PeerRequest => ({ name: s.name, role: "server", configPath: `servers[${i}]`, address: s.address })),
@@ -20,22 +20,38 @@ export function peerRequests(config: EstateConfig): PeerRequest[] {
   ];
 }
 
-export function crossChecks(config: EstateConfig): Problem[] {
+type Sections = Partial<EstateConfig>;
+
+/**
+ * Runs `check` when every section it reads parsed; otherwise its input is not known, and it is
+ * skipped. For sections with defaults: offsite and monitoring are also absent when not set.
+ */
+function when<K extends keyof EstateConfig>(sections: Sections, keys: readonly K[], check: (config: Pick<EstateConfig, K>) => readonly Problem[]): Problem[] {
+  return keys.every((key) => sections[key] !== undefined) ? [...check(sections as Pick<EstateConfig, K>)] : [];
+}
+
+/**
+ * Checks across keys, on the sections that parsed: a check that reads a section with a schema
+ * problem is skipped (that problem is already listed, and the check's input is not known).
+ */
+export function crossChecks(sections: Sections): Problem[] {
   // Peer names are host names and resource names at once, so they are unique across roles.
-  const peerNames = duplicateNames(peerRequests(config), "names must be unique across the edge, servers and clients");
-  const apiKeyNames = duplicateNames(
-    [{ name: CHECK_KEY_NAME, configPath: "the self-check's own key" }, ...config.apiKeys.map((k, i) => ({ name: k.name, configPath: `apiKeys[${i}]` }))],
-    "each API key names one user of the gateway",
+  const peerNames = when(sections, ["edge", "servers", "clients"], (config) => duplicateNames(peerRequests(config), "names must be unique across the edge, servers and clients"));
+  const apiKeyNames = when(sections, ["apiKeys"], (config) =>
+    duplicateNames(
+      [{ name: CHECK_KEY_NAME, configPath: "the self-check's own key" }, ...config.apiKeys.map((k, i) => ({ name: k.name, configPath: `apiKeys[${i}]` }))],
+      "each API key names one user of the gateway",
+    ),
   );
   return [
     ...peerNames,
     ...apiKeyNames,
-    ...lanChecks(config),
-    ...hostKeyChecks(config),
-    ...edgeChecks(config),
-    ...config.servers.flatMap((server, i) => serverChecks(server, `servers[${i}]`)),
-    ...appChecks(config),
-    ...(peerNames.length === 0 ? planAddresses(config.tunnel.cidr, peerRequests(config)).problems : []),
+    ...when(sections, ["tunnel", "lan"], lanChecks),
+    ...when(sections, ["edge", "servers"], hostKeyChecks),
+    ...when(sections, ["edge"], edgeChecks),
+    ...when(sections, ["servers"], (config) => config.servers.flatMap((server, i) => serverChecks(server, `servers[${i}]`))),
+    ...when(sections, ["apps", "edge", "servers", "apiKeys", "gateway"], appChecks),
+    ...when(sections, ["tunnel", "edge", "servers", "clients"], (config) => (peerNames.length === 0 ? planAddresses(config.tunnel.cidr, peerRequests(config)).problems : [])),
   ];
 }
 
@@ -57,7 +73,7 @@ function duplicates(items: readonly { value: string; path: string; owner?: strin
   });
 }
 
-function edgeChecks(config: EstateConfig): Problem[] {
+function edgeChecks(config: Pick<EstateConfig, "edge">): Problem[] {
   const edge = config.edge;
   const open = edge.allowAnyAdmin
     ? []
@@ -77,7 +93,7 @@ function edgeChecks(config: EstateConfig): Problem[] {
   return [...open, ...acme, ...zone];
 }
 
-function lanChecks(config: EstateConfig): Problem[] {
+function lanChecks(config: Pick<EstateConfig, "tunnel" | "lan">): Problem[] {
   const tunnel = parseCidr(config.tunnel.cidr)!;
   const lans = config.lan.cidrs.map((c) => parseCidr(c)!);
   return lans.flatMap((lan, i): Problem[] => {
@@ -91,7 +107,7 @@ function lanChecks(config: EstateConfig): Problem[] {
 }
 
 /** An existing machine's host key is pinned, or trusting any key is said out loud. */
-function hostKeyChecks(config: EstateConfig): Problem[] {
+function hostKeyChecks(config: Pick<EstateConfig, "edge" | "servers">): Problem[] {
   const hosts = [
     ...(config.edge.kind === "existing" ? [{ path: "edge.ssh", ssh: config.edge.ssh }] : []),
     ...config.servers.map((s, i) => ({ path: `servers[${i}].ssh`, ssh: s.ssh })),
@@ -171,10 +187,12 @@ function poolChecks(server: EstateConfig["servers"][number], path: string): Prob
   return problems;
 }
 
+type AppInputs = Pick<EstateConfig, "apps" | "edge" | "servers" | "apiKeys" | "gateway">;
+
 /** The smallest droplet that holds Perplexica beside nginx and Prometheus. */
 const PERPLEXICA_EDGE_MIN_GB = 4;
 
-function appChecks(config: EstateConfig): Problem[] {
+function appChecks(config: AppInputs): Problem[] {
   const hosts = [config.edge.name, ...config.servers.map((s) => s.name)];
   const served = new Map(config.servers.flatMap((s) => s.models.map((m) => [m.name, s.name] as const)));
   const problems = duplicateNames(config.apps.map((app, i) => ({ name: app.name, configPath: `apps[${i}]` })), "each app names its unit, data folder and outputs");
@@ -226,7 +244,7 @@ function modelUse(name: string, kind: "chat" | "embedding", path: string, served
 }
 
 /** The ports a host's own services hold (apps excluded). */
-function hostPorts(config: EstateConfig, host: string): { port: number; what: string }[] {
+function hostPorts(config: AppInputs, host: string): { port: number; what: string }[] {
   const server = config.servers.find((s) => s.name === host);
   if (server) {
     return [

@@ -6,6 +6,8 @@ export interface Problem {
   readonly path: string;
   readonly value: unknown;
   readonly message: string;
+  /** About a secret key: its value is never printed, and the message follows the full key (`infernus:hfToken is …`). */
+  readonly secret?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -25,6 +27,7 @@ export function formatProblems(problems: readonly Problem[]): string {
 }
 
 function formatProblem(problem: Problem): string {
+  if (problem.secret) return `infernus:${problem.path} ${problem.message}`;
   if (problem.value === undefined) return `${problem.path}: missing; ${problem.message}`;
   return `${problem.path} = ${formatValue(problem.value)}: ${problem.message}`;
 }
@@ -34,17 +37,21 @@ function formatValue(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** One problem per zod issue, and one per key for unknown keys (see strictObject in ./schema). */
-export function zodProblems(error: z.ZodError, input: unknown): Problem[] {
+/**
+ * One problem per zod issue, and one per key for unknown keys (see strictObject in ./schema).
+ * `at` is where the parsed value sits in `input` (a section's key when one section was parsed).
+ */
+export function zodProblems(error: z.ZodError, input: unknown, at: readonly PropertyKey[] = []): Problem[] {
   return error.issues.flatMap((issue) => {
+    const issuePath = [...at, ...issue.path];
     if (issue.code === "unrecognized_keys") {
       const lines = issue.message.split("\n");
       return issue.keys.map((key, i) => {
-        const path = [...issue.path, key];
+        const path = [...issuePath, key];
         return { path: formatPath(path), value: valueAt(input, path), message: lines[i] ?? issue.message };
       });
     }
-    return [{ path: formatPath(issue.path), value: valueAt(input, issue.path), message: issue.message }];
+    return [{ path: formatPath(issuePath), value: valueAt(input, issuePath), message: issue.message }];
   });
 }
 

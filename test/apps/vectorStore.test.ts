@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderStack } from "../../render/render";
-import { pulumiConfig, stackObject } from "../helpers";
+import { pulumiConfig, secretKeysOf, stackObject } from "../helpers";
 
 const PORT = 16333;
 const PROMETHEUS = 19091;
@@ -41,7 +41,7 @@ describe("the vector store's config against a Qdrant stand-in", () => {
   const file = (p: string) => String(files.get(`hosts/gpu1${p}`));
 
   beforeAll(async () => {
-    files = (await renderStack("singapore", pulumiConfig(monitored))).files;
+    files = (await renderStack("singapore", pulumiConfig(monitored), secretKeysOf(monitored))).files;
     const env = file("/etc/infernus/apps/memory.env");
     apiKey = envValue(env, "QDRANT__SERVICE__API_KEY");
     readOnlyKey = envValue(env, "QDRANT__SERVICE__READ_ONLY_API_KEY");

@@ -142,9 +142,9 @@ describe("the gateway", () => {
     expect((await resolve(result.gateway.baseUrl)).value).toMatch(/^https:\/\/203\.0\.113\.\d+\/v1$/);
   });
 
-  it("points at every server's tunnel address on the serving port", async () => {
+  it("points at every serving server's tunnel address on the serving port", async () => {
     const config = clone(home);
-    config.servers.push({ name: "gpu2", ssh: { host: "192.168.1.51", user: "kirill", insecureIgnoreHostKey: true } });
+    config.servers.push({ name: "gpu2", ssh: { host: "192.168.1.51", user: "kirill", insecureIgnoreHostKey: true }, gpus: [{ model: "rtx-pro-6000-blackwell-workstation" }], models: ["qwen3-coder-30b-fp8"] });
     const { result } = await runEstate(config);
     const files = (await resolve(result.edge.host.steps.find((s) => s.name === "gateway")!.files)).value;
     const nginx = files.find((f) => f.path === "/etc/nginx/conf.d/infernus-gateway.conf")!.content;
