@@ -44,7 +44,7 @@ describe("the estate under mocks", () => {
     expect(edgeConnection.user).toBe("infernus");
   });
 
-  it("runs every step with the fixed sudo command, its stdin, a sha256 trigger, and retainOnDelete", async () => {
+  it("runs every step with the fixed sudo command, its stdin, triggers on its sha256 and its machine, and retainOnDelete", async () => {
     const { result, resources } = await runEstate(singapore);
     const commands = resources.filter((r) => r.type === "command:remote:Command");
     const steps = result.hosts.flatMap((h) => h.steps);
@@ -54,7 +54,10 @@ describe("the estate under mocks", () => {
       expect(command.retainOnDelete).toBe(true);
       expect(command.inputs.create).toBe(STEP_COMMAND);
       expect(command.inputs.delete).toBeUndefined();
-      expect(command.inputs.triggers).toEqual([sha256(command.inputs.stdin as string)]);
+      const machine = command.name.startsWith("edge-") ? byName(resources, "infernus-edge-droplet").id : singapore.servers[0].ssh.hostKey;
+      expect(command.inputs.triggers).toEqual([sha256(command.inputs.stdin as string), machine]);
+      // An Update (the connection alone changed) runs no script: it drains stdin.
+      expect(command.inputs.update).toMatch(/^cat >\/dev\/null;/);
     }
     for (const host of result.hosts) expect(host.steps.map((s) => s.order)).toEqual(host.steps.map((_, i) => i + 1));
   });

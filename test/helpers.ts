@@ -38,8 +38,8 @@ export function runEstate(config: Record<string, unknown>, stack = "test") {
 }
 
 /** Runs a real tool; a missing tool fails the test (CI installs every one). */
-export function tool(command: string, args: readonly string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { input, encoding: "utf8", timeout: 60_000 });
+export function tool(command: string, args: readonly string[], input?: string, timeoutMs = 60_000): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { input, encoding: "utf8", timeout: timeoutMs });
   if (result.error) throw new Error(`${command} could not run (${result.error.message}); .ci/run installs it`);
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

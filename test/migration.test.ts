@@ -36,10 +36,10 @@ describe("migrating gpu1 to a new machine", () => {
     const b = inputsOf(moved.resources);
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
     const changed = [...b.keys()].filter((urn) => a.get(urn) !== b.get(urn)).map((urn) => urn.split("::").pop()!);
-    // The new machine is provisioned from scratch: every gpu1 step runs against it; then the
-    // self-check on the edge confirms it works.
+    // The new machine is provisioned from scratch: every gpu1 step runs against it, with the
+    // reboot grace after its driver step; then the self-check on the edge confirms it works.
     const steps = old.result.servers.gpu1.host.steps.map((s) => `gpu1-${s.name}`);
-    expect(changed.sort()).toEqual([...steps, "edge-self-check"].sort());
+    expect(changed.sort()).toEqual([...steps, "infernus-gpu1-reboot-grace", "edge-self-check"].sort());
   });
 
   it("has no resource that runs a command on delete", async () => {

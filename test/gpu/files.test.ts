@@ -54,6 +54,7 @@ describe("the driver check on real nvidia-smi output", () => {
       `INFERNUS_ROOT=${root}`,
       "GPUS=h100-80gb-hbm3|H100 80GB HBM3|9.0|80",
       "REBOOT_MARKER=/var/lib/infernus/reboot-pending",
+      "REPORT=/var/lib/infernus/reports/nvidia-verify",
       "bash",
       path.join(ROOT, "assets/gpu/nvidia-verify.sh"),
     ]);
