@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { fingerprintOf } from "../../components/edge/edge";
 import { renderStack, writeTree } from "../../render/render";
 import { tool } from "../helpers";
 
@@ -80,5 +81,15 @@ describe("the droplet's user-data", () => {
     const check = tool("cloud-init", ["schema", "-c", path.join(dir, "cloud/infernus-edge-droplet.user-data.yaml")]);
     expect(check.stdout + check.stderr).toContain("Valid cloud-config");
     expect(check.status).toBe(0);
+  });
+});
+
+describe("an admin key on DigitalOcean", () => {
+  it("has the fingerprint DigitalOcean lists it under: ssh-keygen -l -E md5 (real tool)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "infernus-fingerprint-"));
+    expect(tool("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "kirill@laptop", "-f", path.join(dir, "key")]).status).toBe(0);
+    const publicKey = readFileSync(path.join(dir, "key.pub"), "utf8");
+    const listed = tool("ssh-keygen", ["-l", "-E", "md5", "-f", path.join(dir, "key.pub")]).stdout.split(" ")[1];
+    expect(`MD5:${fingerprintOf(publicKey)}`).toBe(listed);
   });
 });
