@@ -68,7 +68,9 @@ describe("the DigitalOcean edge", () => {
     }
   });
 
-  it("replaces the droplet for a new image, size or region", async () => {
+  // What the engine then does (a new image replaces it, a new size resizes it in place, a new
+  // region is refused) is in test/engine: mocks know no provider's diff.
+  it("passes a new image, size or region on to the droplet", async () => {
     const before = await dropletInputs(singapore);
     for (const [key, value] of [["image", "ubuntu-26-04-x64"], ["size", "s-2vcpu-4gb"], ["region", "blr1"]]) {
       const config = clone(singapore);
