@@ -25,6 +25,9 @@ setup() {
     unset "$name"
   done
   local_state=$repo/.pulumi-state/.pulumi/stacks/infernus
+  # npm test puts the project's node_modules/.bin (the real npm pulumi) first on PATH: only the
+  # stand-ins may answer here.
+  PATH=$(tr ':' '\n' <<<"$PATH" | grep -v '/node_modules/\.bin$' | paste -sd:)
 }
 
 # on_terminal INPUT ARGS...: runs the script with ARGS under a pseudo-terminal (util-linux script),
