@@ -69,3 +69,14 @@ export function verifyUnits(units: readonly { name: string; text: string }[]): {
   });
   return tool("systemd-analyze", ["verify", ...paths]);
 }
+
+/**
+ * How long pulumi-command keeps dialing a host that refuses connections, for a dialErrorLimit:
+ * remote/connection.go retries with the SDK's retry.Until (100 ms, ×1.5 a time, at most 5 s apart).
+ * Written from that source, not from the program's dialAttemptsFor, so the two check each other.
+ */
+export function dialingSeconds(limit: number): number {
+  let waited = 0;
+  for (let attempt = 0, delay = 0.1; attempt < limit; attempt++, delay = Math.min(delay * 1.5, 5)) waited += delay;
+  return waited;
+}
