@@ -30,7 +30,11 @@ apt_install() {
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o DPkg::Lock::Timeout=300 update -qq
-  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
+  # A step writes its files before its script runs, so a package can meet its own conffile
+  # already there (/etc/default/prometheus-node-exporter, /etc/nut/*): dpkg would ask, with no
+  # one to answer, and fail. Keep the step's file, as a person would.
+  apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    install -y -qq --no-install-recommends "${missing[@]}"
 }
 
 # install_file PATH MODE [OWNER] < base64: writes the decoded bytes atomically when they differ,

@@ -124,7 +124,7 @@ os_and_free_disks() {
   stub modinfo 'echo 580.159.04'
   BRANCH=580 FLAVOUR=open run bash "$assets/nvidia.sh"
   [ "$status" -eq 0 ]
-  called "apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends linux-modules-nvidia-580-open-generic nvidia-headless-no-dkms-580-open nvidia-utils-580 nvidia-compute-utils-580"
+  called "apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -qq --no-install-recommends linux-modules-nvidia-580-open-generic nvidia-headless-no-dkms-580-open nvidia-utils-580 nvidia-compute-utils-580"
   called "apt-mark hold linux-modules-nvidia-580-open-generic nvidia-headless-no-dkms-580-open nvidia-utils-580 nvidia-compute-utils-580"
   called "update-initramfs -u"
   called "systemd-run --quiet --unit=infernus-reboot --on-active=5 systemctl reboot"
@@ -145,7 +145,7 @@ os_and_free_disks() {
 @test "the server flavour and the HWE kernel pick their packages" {
   INSTALLED="linux-generic-hwe-24.04" BRANCH=580 FLAVOUR=server-open run bash "$assets/nvidia.sh"
   [ "$status" -eq 0 ]
-  called "apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends linux-modules-nvidia-580-server-open-generic-hwe-24.04 nvidia-headless-no-dkms-580-server-open nvidia-utils-580-server nvidia-compute-utils-580-server"
+  called "apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -qq --no-install-recommends linux-modules-nvidia-580-server-open-generic-hwe-24.04 nvidia-headless-no-dkms-580-server-open nvidia-utils-580-server nvidia-compute-utils-580-server"
 }
 
 @test "a branch change releases the old branch's hold first" {

@@ -37,7 +37,7 @@ script=$BATS_TEST_DIRNAME/../../assets/network/wireguard.sh
 @test "first run installs WireGuard and enables the interface" {
   INSTALLED=0 run bash "$script"
   [ "$status" -eq 0 ]
-  called "apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends wireguard-tools nftables"
+  called "apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -qq --no-install-recommends wireguard-tools nftables"
   called "systemctl enable --now wg-quick@wg0"
   [[ $output == *"wg0 up"* ]]
   [[ $output == *"2 peer(s) on wg0"* ]]
