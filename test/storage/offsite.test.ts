@@ -16,9 +16,10 @@ function listFiles(dir: string): string[] {
 }
 
 describe("the offsite copy", () => {
+  // An obscured value is base64url and may begin with "-": `--` keeps rclone from reading it as flags.
   it("obscures passwords the way rclone reveal (real tool) reads them", () => {
-    for (const secret of ["correct horse battery staple", randomBytes(24).toString("base64url")]) {
-      expect(tool("rclone", ["reveal", rcloneObscure(secret)]).stdout.trim()).toBe(secret);
+    for (const secret of ["correct horse battery staple", "secret-33", randomBytes(24).toString("base64url")]) {
+      expect(tool("rclone", ["reveal", "--", rcloneObscure(secret)]).stdout.trim()).toBe(secret);
     }
   });
 
@@ -31,7 +32,7 @@ describe("the offsite copy", () => {
     // The generated password is in the config, obscured: what the stack output holds.
     const { result } = await runEstate(stackObject("singapore"));
     const password = (await resolve(result.offsite!.password)).value;
-    expect(tool("rclone", ["reveal", /^password = (\S+)$/m.exec(conf)![1]]).stdout.trim()).toBe(password);
+    expect(tool("rclone", ["reveal", "--", /^password = (\S+)$/m.exec(conf)![1]]).stdout.trim()).toBe(password);
 
     const snapshot = path.join(dir, "srv/rag/.zfs/snapshot/autosnap_2026-11-22_00:00:00_hourly");
     mkdirSync(path.join(snapshot, "collection"), { recursive: true });
