@@ -59,7 +59,15 @@ export function renderUnattendedUpgrades(policy: UpgradePolicy): string {
   const hold = policy.hold ?? [];
   return [
     HEADER,
-    'Unattended-Upgrade::Allowed-Origins { "${distro_id}:${distro_codename}-security"; "${distro_id}ESMApps:${distro_codename}-apps-security"; "${distro_id}ESM:${distro_codename}-infra-security"; };',
+    // Security updates only, on Ubuntu and on Debian (an edge may run either). Ubuntu's pocket is
+    // its suite (noble-security); Debian's suite moves (stable-, oldstable-security) while its
+    // codename stays (bookworm-security), so Allowed-Origins' origin:suite never matches Debian.
+    "Unattended-Upgrade::Origins-Pattern {",
+    '  "origin=Ubuntu,archive=${distro_codename}-security";',
+    '  "origin=UbuntuESMApps,archive=${distro_codename}-apps-security";',
+    '  "origin=UbuntuESM,archive=${distro_codename}-infra-security";',
+    '  "origin=Debian,codename=${distro_codename}-security,label=Debian-Security";',
+    "};",
     `Unattended-Upgrade::Package-Blacklist { ${hold.map((p) => `"${p}";`).join(" ")} };`,
     'Unattended-Upgrade::Remove-Unused-Kernel-Packages "true";',
     `Unattended-Upgrade::Automatic-Reboot "${policy.rebootTime ? "true" : "false"}";`,

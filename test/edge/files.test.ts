@@ -48,8 +48,25 @@ describe.each([["home"], ["singapore"]])("the %s edge's files", (stack) => {
       expect(dump.stderr).toBe("");
       expect(dump.status).toBe(0);
     }
-    const dump = tool("apt-config", ["-c", edge("etc/apt/apt.conf.d/52infernus-unattended-upgrades"), "dump"]).stdout;
-    expect(dump).toContain('Unattended-Upgrade::Allowed-Origins:: "${distro_id}:${distro_codename}-security";');
+  });
+
+  it("lets unattended-upgrade (real tool) take security updates on Ubuntu 24.04 and Debian 12/13, and nothing else", () => {
+    // Release fields as the archives' InRelease files give them (Debian's from this machine's lists).
+    const release = (origin: string, archive: string, codename: string, label: string) => ({ origin, archive, codename, label });
+    const cases = [
+      { distroId: "Ubuntu", codename: "noble", origin: release("Ubuntu", "noble-security", "noble", "Ubuntu"), allowed: true },
+      { distroId: "Ubuntu", codename: "noble", origin: release("UbuntuESMApps", "noble-apps-security", "noble", "Ubuntu"), allowed: true },
+      { distroId: "Ubuntu", codename: "noble", origin: release("Ubuntu", "noble-updates", "noble", "Ubuntu"), allowed: false },
+      { distroId: "Ubuntu", codename: "noble", origin: release("Ubuntu", "noble", "noble", "Ubuntu"), allowed: false },
+      { distroId: "Debian", codename: "bookworm", origin: release("Debian", "oldstable-security", "bookworm-security", "Debian-Security"), allowed: true },
+      { distroId: "Debian", codename: "bookworm", origin: release("Debian", "oldstable-updates", "bookworm-updates", "Debian"), allowed: false },
+      { distroId: "Debian", codename: "trixie", origin: release("Debian", "stable-security", "trixie-security", "Debian-Security"), allowed: true },
+      { distroId: "Debian", codename: "trixie", origin: release("Debian", "stable", "trixie", "Debian"), allowed: false },
+    ];
+    const probe = path.join(__dirname, "..", "tools", "fixtures", "uu-origins.py");
+    const run = tool("/usr/bin/python3", [probe, edge("etc/apt/apt.conf.d/52infernus-unattended-upgrades")], JSON.stringify(cases));
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toEqual(cases.map((c) => c.allowed));
   });
 
   it("has gateway sysctls that sysctl -p (real tool) applies, in a namespace of their own", () => {
