@@ -10,7 +10,8 @@ set -Eeuo pipefail
 : "${NEXT:?} ${ACTIVE:?} ${ROLLBACK_SECONDS:?}"
 need_root
 
-apt_install nftables
+# netbase: /etc/protocols, where nft looks up the protocol names the ruleset uses (ipv6-icmp).
+apt_install nftables netbase
 if ! check=$(nft -c -f "$INFERNUS_ROOT$NEXT" 2>&1); then
   refuse "nft rejected $NEXT, so the running firewall stays: ${check//$'\n'/ }"
 fi
