@@ -21,8 +21,10 @@ mkdir -p "$data"
 [[ -n $INFERNUS_ROOT ]] || chown "$DATA_UID:$DATA_UID" "$data"
 chmod 0750 "$data"
 
+new_images=0
 for image in $IMAGES; do
   podman image exists "$image" && continue
+  new_images=1
   log "pulling $image"
   pulled=0
   for attempt in 1 2 3; do
@@ -49,7 +51,8 @@ fi
 systemctl daemon-reload
 for unit in $UNITS; do
   systemctl enable --quiet "$unit"
-  systemctl restart "$unit"
+  # A new image, a changed unit or config: the container starts again; nothing new, it runs on.
+  if ((new_images)); then systemctl restart "$unit"; else restart_if "$unit"; fi
 done
 
 deadline=$((SECONDS + HEALTH_SECONDS))

@@ -13,7 +13,8 @@ set -Eeuo pipefail
 ACME_DOMAIN=${ACME_DOMAIN:-}
 need_root
 
-apt_install nginx
+# Not started on install: nginx -t checks the step's configuration first (reload_nginx).
+apt_install --no-start nginx
 sysctl -q -p "$INFERNUS_ROOT$SYSCTL"
 # The distribution's welcome page listens on port 80 for every name.
 rm -f "$INFERNUS_ROOT/etc/nginx/sites-enabled/default"

@@ -7,9 +7,12 @@ set -Eeuo pipefail
 : "${TIMEZONE:?set TIMEZONE, e.g. Asia/Bangkok} ${SYSCTL:?}"
 need_root
 
+# Ubuntu has timesyncd from the start, a minimal Debian does not: without it there is no NTP to
+# set. First: timedated reads which NTP services exist when it starts.
+apt_install systemd-timesyncd
 [[ -e /usr/share/zoneinfo/$TIMEZONE ]] || refuse "time zone $TIMEZONE is unknown here (timedatectl list-timezones); fix servers[].timezone"
 [[ $(timedatectl show -p Timezone --value) == "$TIMEZONE" ]] || timedatectl set-timezone "$TIMEZONE"
 timedatectl set-ntp true
 sysctl -q -p "$INFERNUS_ROOT$SYSCTL"
-systemctl restart systemd-journald
+restart_if systemd-journald /etc/systemd/journald.conf.d/60-infernus.conf
 log "time zone $TIMEZONE with NTP, sysctls and journald limits in place"

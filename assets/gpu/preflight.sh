@@ -17,9 +17,9 @@ need_root
 host=$(hostname)
 problems=()
 
-# shellcheck disable=SC1091 # the host's own file
-os=$(. "$INFERNUS_ROOT/etc/os-release" && echo "${ID:-?} ${VERSION_ID:-?}")
-[[ $os == "ubuntu 24.04" ]] || problems+=("the OS is $os; infernus provisions Ubuntu 24.04 (reinstall, or expect the steps to refuse)")
+os=$(host_os)
+[[ $os == "ubuntu 24.04" ]] ||
+  problems+=("the OS is $os; a GPU server runs Ubuntu 24.04, whose archive carries Canonical's signed NVIDIA drivers (an edge may also run Debian 12 or 13): reinstall it with Ubuntu 24.04")
 log "kernel $(uname -r)"
 
 free=$(df -BG --output=avail / | tail -1 | tr -dc 0-9)

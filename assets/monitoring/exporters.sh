@@ -13,5 +13,5 @@ mkdir -p "$INFERNUS_ROOT$TEXTFILE_DIR"
 systemctl daemon-reload
 systemctl enable --quiet --now infernus-metrics.timer
 systemctl enable --quiet prometheus-node-exporter
-systemctl restart prometheus-node-exporter
+restart_if prometheus-node-exporter /etc/default/prometheus-node-exporter
 log "node_exporter and infernus-metrics running"

@@ -21,6 +21,6 @@ check=$(promtool check config /etc/prometheus/prometheus.yml 2>&1) || refuse "pr
 check=$(amtool check-config /etc/prometheus/alertmanager.yml 2>&1) || refuse "amtool rejected the Alertmanager config: ${check//$'\n'/ }"
 for service in prometheus prometheus-alertmanager prometheus-blackbox-exporter; do
   systemctl enable --quiet "$service"
-  systemctl restart "$service"
+  restart_if "$service"
 done
 log "Prometheus, Alertmanager and the gateway probe running"

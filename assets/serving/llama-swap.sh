@@ -17,6 +17,7 @@ chmod 0640 "$INFERNUS_ROOT$CONFIG"
 
 dir=$INFERNUS_ROOT$INSTALL_DIR
 stamp=$dir/.release
+fresh=0
 if [[ $(cat "$stamp" 2>/dev/null) != "$LLAMA_SWAP_VERSION" ]]; then
   asset=llama-swap_${LLAMA_SWAP_VERSION}_linux_amd64.tar.gz
   base=https://github.com/mostlygeek/llama-swap/releases/download/v$LLAMA_SWAP_VERSION
@@ -36,9 +37,11 @@ if [[ $(cat "$stamp" 2>/dev/null) != "$LLAMA_SWAP_VERSION" ]]; then
   tar -xzf "$work/$asset" -C "$work"
   install -m 0755 "$(find "$work" -type f -name llama-swap | head -1)" "$dir/llama-swap"
   echo "$LLAMA_SWAP_VERSION" >"$stamp"
+  fresh=1
 fi
 
 systemctl daemon-reload
 systemctl enable --quiet "$UNIT"
-systemctl restart "$UNIT"
+# A restart stops the models it runs: only for a new release, config or unit.
+if ((fresh)) || changed; then systemctl restart "$UNIT"; else restart_if "$UNIT"; fi
 log "llama-swap $LLAMA_SWAP_VERSION serving the models in $CONFIG"

@@ -50,7 +50,7 @@ assets=$BATS_TEST_DIRNAME/../../assets/gpu
   GPUS=$BLACKWELL DISKS="/dev/disk/by-id/nvme-A /dev/disk/by-id/nvme-missing" MEMORY_GIB=256 NUMA_NODES=2 MIN_FREE_GIB=100000 run bash "$assets/preflight.sh"
   [ "$status" -eq 1 ]
   [[ $output == *"infernus: refused: gpu1 does not match the stack file:"* ]]
-  [[ $output == *"the OS is ubuntu 22.04; infernus provisions Ubuntu 24.04"* ]]
+  [[ $output == *"the OS is ubuntu 22.04; a GPU server runs Ubuntu 24.04, whose archive carries Canonical's signed NVIDIA drivers"* ]]
   [[ $output == *"GiB free, the driver and packages need 100000 GiB"* ]]
   [[ $output == *"GPU 0: declared rtx-pro-6000-blackwell-workstation (RTX PRO 6000 Blackwell Workstation Edition), nvidia-smi says NVIDIA H100 80GB HBM3"* ]]
   [[ $output == *"reports compute capability 9.0, expected 12.0"* ]]

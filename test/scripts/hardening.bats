@@ -82,3 +82,20 @@ assets=$BATS_TEST_DIRNAME/../../assets/host
   [[ $output == *"was rolled back before a new SSH connection confirmed it"*"adminCidrs"* ]]
   grep -q "chain old" "$INFERNUS_ROOT$ACTIVE"
 }
+
+@test "packages are installed on Ubuntu 24.04 and Debian 12 and 13, and refused elsewhere with the OS named" {
+  stub dpkg-query 'exit 1'
+  for release in 'ubuntu "24.04"' 'debian "12"' 'debian "13"'; do
+    put /etc/os-release "ID=${release% *}"$'\n'"VERSION_ID=${release#* }"$'\n'
+    : >"$CALLS"
+    run bash "$assets/hardening.sh"
+    [ "$status" -eq 0 ]
+    grep -q "^apt-get .* install -y -qq --no-install-recommends unattended-upgrades openssh-server$" "$CALLS"
+  done
+  put /etc/os-release $'ID=centos\nVERSION_ID="9"\n'
+  : >"$CALLS"
+  run bash "$assets/hardening.sh"
+  [ "$status" -eq 1 ]
+  [[ $output == *"refused: this host runs centos 9 and needs unattended-upgrades openssh-server; infernus installs packages on ubuntu 24.04, debian 12, debian 13 only"* ]]
+  not_called "apt-get"
+}

@@ -31,6 +31,22 @@ script=$BATS_TEST_DIRNAME/../../assets/gateway/nginx.sh
   not_called certbot
 }
 
+@test "installs nginx unstarted, so that nginx -t checks the step's configuration first (found on a booted bare Debian)" {
+  # nginx's postinst would start nginx on the step's configuration, already in place and not yet
+  # checked: the install itself failed. policy-rc.d says no for the install, and only then.
+  stub dpkg-query 'exit 1'
+  stub apt-get '[[ $* != *" nginx"* ]] || { "$INFERNUS_ROOT/usr/sbin/policy-rc.d"; echo "policy-rc.d: $?" >>"$CALLS"; }'
+  mkdir -p "$INFERNUS_ROOT/usr/sbin"
+  run bash "$script"
+  [ "$status" -eq 0 ]
+  called "policy-rc.d: 101"
+  [ ! -e "$INFERNUS_ROOT/usr/sbin/policy-rc.d" ]
+  installed=$(grep -n ' install .* nginx$' "$CALLS" | cut -d: -f1)
+  checked=$(grep -n '^nginx -t' "$CALLS" | cut -d: -f1)
+  started=$(grep -n '^systemctl reload-or-restart nginx' "$CALLS" | cut -d: -f1)
+  ((installed < checked && checked < started))
+}
+
 @test "keeps the running configuration when nginx rejects the new one" {
   NGINX_OK=0 run bash "$script"
   [ "$status" -eq 1 ]

@@ -56,6 +56,23 @@ setup() {
   called "systemctl restart infernus-llama-swap.service"
 }
 
+@test "run again with nothing new while llama-swap runs, it is not restarted: the models it runs stay loaded" {
+  LLAMA_SWAP_SHA256=$RELEASE_SHA256 bash "$assets/llama-swap.sh"
+  : >"$CALLS"
+  ACTIVE=1 LLAMA_SWAP_SHA256=$RELEASE_SHA256 run bash "$assets/llama-swap.sh"
+  [ "$status" -eq 0 ]
+  not_called "systemctl restart infernus-llama-swap.service"
+}
+
+@test "a step that writes a new config restarts llama-swap, running or not" {
+  LLAMA_SWAP_SHA256=$RELEASE_SHA256 bash "$assets/llama-swap.sh"
+  : >"$CALLS"
+  # As a step runs it: lib.sh, then install_file for each changed file, then the script.
+  ACTIVE=1 LLAMA_SWAP_SHA256=$RELEASE_SHA256 run bash -c 'source "$1/../lib.sh"; install_file "$CONFIG" 0640 < <(base64 <<<"models: { a: {} }"); source "$1/llama-swap.sh"' _ "$assets"
+  [ "$status" -eq 0 ]
+  called "systemctl restart infernus-llama-swap.service"
+}
+
 @test "downloads start only for models that are not complete, in the background" {
   put /etc/infernus/models.list $'gpt-oss-120b openai/gpt-oss-120b 65300000000 /srv/models/gpt-oss-120b\nqwen3-embedding-8b Qwen/Qwen3-Embedding-8B 15100000000 /srv/models/qwen3-embedding-8b\n'
   put /srv/models/qwen3-embedding-8b/.infernus-complete ""

@@ -3,7 +3,8 @@
 
 setup_stubs() {
   export INFERNUS_ROOT=$BATS_TEST_TMPDIR/root STUBS=$BATS_TEST_TMPDIR/bin CALLS=$BATS_TEST_TMPDIR/calls
-  mkdir -p "$INFERNUS_ROOT" "$STUBS"
+  mkdir -p "$INFERNUS_ROOT/etc" "$STUBS"
+  printf 'ID=ubuntu\nVERSION_ID="24.04"\n' >"$INFERNUS_ROOT/etc/os-release"
   : >"$CALLS"
   export PATH=$STUBS:$PATH
 }
