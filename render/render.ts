@@ -36,12 +36,14 @@ export async function renderStack(stack: string, config = stackConfig(stack), se
   const { result: estate, resources } = await runUnderMocks(declareEstate, { config: input.config, secretKeys: input.secretKeys, stack });
   const files = new Map<string, string | Buffer>();
   const steps = [];
+  const waitsFor = crossHostWaits(estate, resources);
   for (const host of estate.hosts) {
     for (const step of host.steps) {
       const [stdin, installed, trigger] = await Promise.all([resolve(step.stdin), resolve(step.files), resolve(step.trigger)]);
       files.set(`steps/${step.host}/${String(step.order).padStart(2, "0")}-${step.name}.sh`, stdin.value);
       for (const file of installed.value) files.set(`hosts/${step.host}${file.path}`, file.content);
-      steps.push({ host: step.host, order: step.order, step: step.name, trigger: trigger.value, files: installed.value.map((f) => ({ path: f.path, mode: f.mode })) });
+      const after = waitsFor.get(`${step.host}/${step.name}`) ?? [];
+      steps.push({ host: step.host, order: step.order, step: step.name, trigger: trigger.value, ...(after.length > 0 ? { after } : {}), files: installed.value.map((f) => ({ path: f.path, mode: f.mode })) });
     }
   }
   for (const [client, config] of Object.entries(estate.clientConfigs)) {
@@ -70,6 +72,26 @@ export async function renderStack(stack: string, config = stackConfig(stack), se
     }),
   );
   return { files, missingSecrets: input.missing.map((secret) => `pulumi config set --secret infernus:${secret.key} ${secret.value}   # ${secret.why}`) };
+}
+
+/**
+ * Per step ("host/step"), the steps on other hosts it waits for: what orders the hosts' chains
+ * against each other (the lab feeds them in that order, as the engine would schedule them).
+ */
+function crossHostWaits(estate: Estate, resources: readonly RecordedResource[]): Map<string, string[]> {
+  const stepOf = new Map(estate.hosts.flatMap((h) => h.steps.map((s) => [`${s.host}-${s.name}`, s] as const)));
+  const nameOf = new Map(resources.map((r) => [r.urn, r.name]));
+  const waits = new Map<string, string[]>();
+  for (const resource of resources) {
+    const step = stepOf.get(resource.name);
+    if (resource.type !== "command:remote:Command" || !step) continue;
+    const others = resource.dependsOn
+      .map((urn) => stepOf.get(nameOf.get(urn) ?? ""))
+      .filter((other) => other !== undefined && other.host !== step.host)
+      .map((other) => `${other!.host}/${other!.name}`);
+    waits.set(`${step.host}/${step.name}`, [...new Set(others)].sort());
+  }
+  return waits;
 }
 
 function plan(stack: string, resources: readonly RecordedResource[], steps: readonly object[], tunnelEndpoint: string, addresses: Record<string, string>) {

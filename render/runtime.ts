@@ -63,18 +63,26 @@ function pemStandIn(label: string, name: string): string {
   return `-----BEGIN ${label}-----\n(render stand-in for ${name}: made at deploy time, kept in Pulumi state)\n-----END ${label}-----\n`;
 }
 
+/**
+ * The random provider makes a new value when `keepers` change (a replacement): so does the render,
+ * or a rotated key would render the same bytes. Without keepers, the name alone.
+ */
+function generation(name: string, inputs: Record<string, unknown>): string {
+  return inputs.keepers === undefined ? name : `${name}:${JSON.stringify(inputs.keepers)}`;
+}
+
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** What the mock provider answers for a new resource: its state, and which outputs in it are stand-ins. */
 export function standIn(type: string, name: string, inputs: Record<string, unknown>): StandIn {
   switch (type) {
     case "random:index/randomBytes:RandomBytes": {
-      const bytes = seed(name, "bytes", Number(inputs.length ?? 32));
+      const bytes = seed(generation(name, inputs), "bytes", Number(inputs.length ?? 32));
       return { state: { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") }, standIns: ["base64", "hex"] };
     }
     case "random:index/randomPassword:RandomPassword": {
       const length = Number(inputs.length ?? 32);
-      const bytes = Buffer.concat([seed(name, "password"), seed(name, "password-more")]);
+      const bytes = Buffer.concat([seed(generation(name, inputs), "password"), seed(generation(name, inputs), "password-more")]);
       const result = Array.from({ length }, (_, i) => ALPHANUMERIC[bytes[i % bytes.length] % ALPHANUMERIC.length]).join("");
       return { state: { ...inputs, result }, standIns: ["result"] };
     }

@@ -51,9 +51,14 @@ export function composeStdin(step: ResolvedStep): string {
     `trap 'echo "infernus: step ${where} failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR`,
     ...params.map(([key, value]) => `export ${key}=${shellQuote(value)}`),
     asset("lib.sh"),
-    ...step.files.map((file) => `install_file ${shellQuote(file.path)} ${file.mode} ${file.owner ?? "root:root"} <<'${FILE_END}'\n${base64Lines(file.content)}\n${FILE_END}`),
+    ...step.files.map(fileBlock),
     step.script,
   ].join("\n");
+}
+
+/** The stdin lines that install one file: its bytes as base64 in a quoted here-document. */
+export function fileBlock(file: ResolvedFile): string {
+  return `install_file ${shellQuote(file.path)} ${file.mode} ${file.owner ?? "root:root"} <<'${FILE_END}'\n${base64Lines(file.content)}\n${FILE_END}`;
 }
 
 export function sha256(text: string): string {

@@ -5,6 +5,7 @@ import jsQR from "jsqr";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { renderStack, writeTree } from "../../render/render";
+import { stackConfig } from "../../render/stackFile";
 import { tool } from "../helpers";
 
 function listTree(dir: string, prefix = ""): string[] {
@@ -68,5 +69,27 @@ describe.each([["home"], ["singapore"]])("npm run render -- %s", (stack) => {
     const result = tool("nft", ["-c", "-f", path.join(dir, "hosts/edge/etc/wireguard/wg0-nat.nft")]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
+  });
+});
+
+describe("the render follows the stack's edits as a deployment would", () => {
+  const keyMap = async (config: Record<string, string>) => String((await renderStack("home", config)).files.get("hosts/edge/etc/nginx/infernus/api-keys.map"));
+  const keyOf = (map: string, name: string) => new RegExp(`^"Bearer (.*)" ${name};$`, "m").exec(map)![1];
+
+  it("renders a new key for an API key whose rotation was raised, and the same bytes for the others", async () => {
+    const config = stackConfig("home");
+    const apiKeys = JSON.parse(config["infernus:apiKeys"]) as { name: string; rotation?: number }[];
+    const rotated = { ...config, "infernus:apiKeys": JSON.stringify(apiKeys.map((k, i) => (i === 0 ? { ...k, rotation: 1 } : k))) };
+    const [before, after] = [await keyMap(config), await keyMap(rotated)];
+    expect(keyOf(after, apiKeys[0].name)).not.toBe(keyOf(before, apiKeys[0].name));
+    for (const other of apiKeys.slice(1)) expect(keyOf(after, other.name)).toBe(keyOf(before, other.name));
+  });
+
+  it("says in plan.json which steps wait for another host's: the self-check for each server's last step", async () => {
+    const plan = JSON.parse(String((await renderStack("home")).files.get("plan.json"))) as { steps: { host: string; step: string; after?: string[] }[] };
+    const lastOf = (host: string) => plan.steps.filter((s) => s.host === host).at(-1)!.step;
+    const servers = [...new Set(plan.steps.map((s) => s.host))].filter((h) => h !== "edge");
+    expect(plan.steps.find((s) => s.step === "self-check")!.after).toEqual(expect.arrayContaining(servers.map((h) => `${h}/${lastOf(h)}`)));
+    for (const step of plan.steps) for (const other of step.after ?? []) expect(other.startsWith(`${step.host}/`)).toBe(false);
   });
 });
