@@ -16,6 +16,7 @@ import * as path from "node:path";
 import * as QRCode from "qrcode";
 import { declareEstate } from "../components/program";
 import type { Estate } from "../components/estate";
+import type { Step } from "../components/host/remoteHost";
 import { renderPlanTable } from "../components/serving/planner";
 import { resolve, runUnderMocks, type RecordedResource } from "./runtime";
 import { renderInput, stackConfig } from "./stackFile";
@@ -79,7 +80,7 @@ export async function renderStack(stack: string, config = stackConfig(stack), se
  * against each other (the lab feeds them in that order, as the engine would schedule them).
  */
 function crossHostWaits(estate: Estate, resources: readonly RecordedResource[]): Map<string, string[]> {
-  const stepOf = new Map(estate.hosts.flatMap((h) => h.steps.map((s) => [`${s.host}-${s.name}`, s] as const)));
+  const stepOf = new Map<string, Step>(estate.hosts.flatMap((h) => h.steps.map((s): [string, Step] => [`${s.host}-${s.name}`, s])));
   const nameOf = new Map(resources.map((r) => [r.urn, r.name]));
   const waits = new Map<string, string[]>();
   for (const resource of resources) {

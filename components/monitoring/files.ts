@@ -365,9 +365,10 @@ export function renderDefaults(args: readonly string[]): string {
   return `${HEADER}\nARGS="${args.join(" ")}"\n`;
 }
 
+/** The metrics every 15 s, the first a second after boot: until then the textfiles on disk are the previous boot's. */
 export function renderMetricsUnits(): { service: string; timer: string } {
   return {
     service: [HEADER, "[Unit]", "Description=infernus: GPU, UPS, snapshot and model metrics for node_exporter", "", "[Service]", "Type=oneshot", `ExecStart=${MONITORING_PATHS.metricsScript} ${MONITORING_PATHS.textfileDir}`, ""].join("\n"),
-    timer: [HEADER, "[Unit]", "Description=infernus: metrics every 15 s", "", "[Timer]", "OnBootSec=30s", "OnUnitActiveSec=15s", "AccuracySec=1s", "", "[Install]", "WantedBy=timers.target", ""].join("\n"),
+    timer: [HEADER, "[Unit]", "Description=infernus: metrics every 15 s", "", "[Timer]", "OnBootSec=1s", "OnUnitActiveSec=15s", "AccuracySec=1s", "", "[Install]", "WantedBy=timers.target", ""].join("\n"),
   };
 }

@@ -66,19 +66,6 @@ relocate() {
   sed -E "s#(^|[ \"'=])/(etc|var/log)/#\1$render/hosts/$1/\2/#g" "$render/hosts/$1$2"
 }
 
-ports=0
-# plug HOST IFNAME SWITCH ADDRESS/PREFIX: a veth from HOST's namespace into the bridge in SWITCH's.
-plug() {
-  local host=$1 ifname=$2 switch=$3 address=$4
-  ports=$((ports + 1))
-  ip link add "$lab-a$ports" type veth peer name "$lab-b$ports"
-  ip link set "$lab-a$ports" netns "$lab-$host"
-  ip link set "$lab-b$ports" netns "$lab-$switch"
-  ip -n "$lab-$host" link set "$lab-a$ports" name "$ifname"
-  ip -n "$lab-$host" addr add "$address" dev "$ifname"
-  ip -n "$lab-$host" link set "$ifname" up
-  ip -n "$lab-$switch" link set "$lab-b$ports" master br0 up
-}
 
 # wg_up HOST < wg0.conf: wg-quick with wireguard-go, as on a host without the kernel module.
 wg_up() {
@@ -86,17 +73,7 @@ wg_up() {
   on "$1" env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go timeout 20 wg-quick up "$run/$1/wg0.conf" >>"$run/$1/wg-quick.log" 2>&1
 }
 
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
-# until_ok SECONDS COMMAND…: retries the command every 0.1 s, for at most SECONDS.
-until_ok() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
 
 # http FROM URL KEY_NAME [MODEL]: the status of a call from FROM's namespace, trusting the lab CA;
 # with MODEL a chat completion, without it the model list. KEY_NAME "-" sends no key.
@@ -106,8 +83,6 @@ http() {
   [[ -z $model ]] || args+=(-H "content-type: application/json" -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
   on "$from" curl -s -o /dev/null -w '%{http_code}' --max-time 60 --cacert "$tls/ca.crt" "${args[@]}" "$url" || true
 }
-# equals EXPECTED COMMAND…: whether the command prints EXPECTED (run anew on every retry).
-equals() { [[ $("${@:2}") == "$1" ]]; }
 is() { equals "$1" http "${@:2}"; }
 
 # drive FROM URL KEYS NAMES [ARGS…]: estate/drive.ts from FROM's namespace (one JSON line).
@@ -153,15 +128,9 @@ if [[ ! -d /run/wireguard ]]; then
   mkdir -p /run/wireguard
   made_run_wireguard=1
 fi
-for host in "${hosts[@]}"; do
-  ip netns add "$lab-$host"
-  ip -n "$lab-$host" link set lo up
-  mkdir -p "$run/$host/wireguard"
-done
-for switch in inet router; do
-  ip -n "$lab-$switch" link add br0 type bridge
-  ip -n "$lab-$switch" link set br0 up
-done
+add_namespaces "${hosts[@]}"
+for host in "${hosts[@]}"; do mkdir -p "$run/$host/wireguard"; done
+add_switches inet router
 ip -n "$lab-inet" addr add "$INTERNET/24" dev br0
 ip -n "$lab-inet" addr add "$ADMIN/24" dev br0
 plug edge eth0 inet "$EDGE_PUBLIC/24"
@@ -171,15 +140,7 @@ ip -n "$lab-router" addr add "$LAN_GW/24" dev br0
 plug gpu eth0 router "$GPU_LAN/24"
 plug lan eth0 router "$LAN_CLIENT/24"
 for host in gpu lan; do ip -n "$lab-$host" route add default via "$LAN_GW"; done
-on router sysctl -qw net.ipv4.ip_forward=1
-on router nft -f - <<EOF
-table ip lab_home {
-	chain postrouting {
-		type nat hook postrouting priority srcnat; policy accept;
-		ip saddr $LAN_CIDR oifname "wan" masquerade
-	}
-}
-EOF
+home_router "$LAN_CIDR"
 # The worst case for the GPU server: a router that forwards anything to the LAN, so only its own
 # firewall stands between it and the internet. And an attacker beside the edge that routes the
 # tunnel's addresses through it.

@@ -3,31 +3,15 @@
  * the figures (`npm run lab` adds those). Then a broken render: the script stops at the first step
  * that fails, and teardown still leaves nothing.
  */
-import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, readdirSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { tool } from "../helpers";
 import { LAB_SCRIPT, prepareLab } from "./estate/lab";
+import { leftovers as leftBehind, runLabScript } from "./run";
 
-/** Namespaces, links, processes and files the lab made, if any outlived it. */
-function leftovers(dir: string): string[] {
-  const namespaces = tool("ip", ["netns", "list"]).stdout.split("\n").filter((line) => /^ie\d+-/.test(line));
-  const links = tool("ip", ["-o", "link", "show"]).stdout.split("\n").filter((line) => /: ie\d+-/.test(line));
-  const processes = tool("pgrep", ["-af", dir]).stdout.split("\n").filter(Boolean);
-  const files = readdirSync(dir).filter((name) => name === "run");
-  return [...namespaces, ...links, ...processes, ...files];
-}
+const leftovers = (dir: string) => leftBehind("ie", dir);
 
-/** Runs estate.sh with a time bound, without blocking the event loop's timers. */
-function runLab(dir: string): { status: number; stdout: string } {
-  try {
-    return { status: 0, stdout: execFileSync("timeout", ["420", "bash", LAB_SCRIPT, dir, "checks"], { encoding: "utf8", timeout: 450_000, stdio: ["ignore", "pipe", "pipe"] }) };
-  } catch (error) {
-    const failed = error as { status: number; stdout: string; stderr: string };
-    return { status: failed.status, stdout: `${failed.stdout}\n${failed.stderr}` };
-  }
-}
+const runLab = (dir: string) => runLabScript(LAB_SCRIPT, [dir, "checks"], 420);
 
 describe("the estate in a lab (namespaces, wireguard-go, nftables, nginx, NUT, nmap)", () => {
   let dir = "";

@@ -1,0 +1,181 @@
+/**
+ * What test/lab/machines.sh needs to provision the lab stack's edge and gpu1 as booted machines:
+ * the operator's key and each machine's host key (pinned in the stack file, as the user pins his),
+ * three renders of the lab stack (the first `up`, an edited stack, a wrong adminCidrs), which
+ * steps run in which order, which the lab cannot run and why, and the packages they install.
+ * Two things a render cannot hold are patched into its steps: the gateway's TLS certificate (made
+ * at deploy time; the lab makes one for the same names) and the UPS on NUT's dummy-ups.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { estateInput, parseEstateConfig } from "../../../components/config/load";
+import { STEP_COMMAND } from "../../../components/host/remoteHost";
+import { fileBlock } from "../../../components/host/stdin";
+import { renderStack, writeTree } from "../../../render/render";
+import { stackConfig } from "../../../render/stackFile";
+import { dummyUps } from "../nut";
+
+export const MACHINES_SCRIPT = path.join(__dirname, "..", "machines.sh");
+
+/** Where the UPS's state lives on the lab's gpu1 (dummy-ups reads it; the lab writes it). */
+export const UPS_DEVICE = "/var/lib/infernus-lab/ups.dev";
+
+/** Steps the lab's machines cannot run, and why: what they need is a card, Ubuntu's archive or ZFS. */
+export const CANNOT_RUN: Readonly<Record<string, string>> = {
+  preflight: "checks for Ubuntu 24.04 and reads the card: the lab's machines are Debian (Ubuntu's archive is out of reach) without a GPU",
+  nvidia: "installs Canonical's NVIDIA driver from Ubuntu's archive and reboots into it",
+  "nvidia-verify": "reads the loaded driver and the card with nvidia-smi",
+  "gpu-power": "sets the card's power limit with nvidia-smi",
+  zfs: "creates or imports the pools, with sanoid and syncoid: this kernel has no ZFS module",
+  offsite: "copies ZFS snapshots to a bucket: no ZFS module, and no bucket within reach",
+};
+
+/** The edits the converge check makes after the first `up`: a new device, a rotated key, a model's context. */
+export const EDITS = { client: "tablet", rotatedKey: "ide", model: "qwen3-coder-30b", maxModelLen: 65536 } as const;
+
+/**
+ * The releases the lab's machines boot: the edge Debian 13, gpu1 Debian 12, so that the steps both
+ * run (tunnel, hardening, firewall, exporters) meet both. gpu1 is Ubuntu 24.04 on the user's side.
+ */
+export const SUITES = { edge: "trixie", gpu: "bookworm" } as const;
+
+/** An address no operator connects from: the firewall step applies it, and must roll it back by itself. */
+export const WRONG_ADMIN = "198.51.100.7/32";
+
+type Config = Record<string, string>;
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- the stack file's sections, edited in place
+
+function edit(config: Config, key: string, change: (value: Json) => unknown): Config {
+  const value = JSON.parse(config[`infernus:${key}`]) as Json;
+  return { ...config, [`infernus:${key}`]: JSON.stringify(change(value) ?? value) };
+}
+
+function sshKeygen(file: string, comment: string): string {
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
+  return readFileSync(`${file}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+}
+
+/** A stdin with the file at `target` replaced (same mode and owner), as the program would have sent it. */
+export function replaceFile(stdin: string, target: string, content: string): string {
+  const block = new RegExp(`install_file '${target.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}' (0[0-7]{3}) (\\S+) <<'INFERNUS_FILE_END'\\n[A-Za-z0-9+/=\\n]*?\\nINFERNUS_FILE_END`);
+  const found = block.exec(stdin);
+  if (!found) throw new Error(`no file ${target} in this step`);
+  return stdin.replace(block, () => fileBlock({ path: target, mode: found[1], owner: found[2], content }));
+}
+
+function openssl(args: readonly string[]): void {
+  execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** A CA and a gateway certificate for the names the program's own would carry (components/gateway). */
+function labTls(dir: string, addresses: readonly string[]): { ca: string; cert: string; key: string } {
+  const at = (name: string) => path.join(dir, name);
+  const p256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  openssl(["req", "-x509", ...p256, "-days", "2", "-subj", "/CN=infernus lab CA", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", at("ca.key"), "-out", at("ca.crt")]);
+  openssl(["req", ...p256, "-subj", `/CN=${addresses[0]}/O=infernus`, "-keyout", at("gateway.key"), "-out", at("gateway.csr")]);
+  writeFileSync(at("gateway.ext"), `subjectAltName=${addresses.map((a) => `IP:${a}`).join(",")}\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
+  openssl(["x509", "-req", "-in", at("gateway.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-set_serial", "1", "-days", "2", "-extfile", at("gateway.ext"), "-out", at("gateway.crt")]);
+  return { ca: readFileSync(at("ca.crt"), "utf8"), cert: readFileSync(at("gateway.crt"), "utf8"), key: readFileSync(at("gateway.key"), "utf8") };
+}
+
+interface PlanStep {
+  host: string;
+  order: number;
+  step: string;
+  trigger: string;
+  after?: string[];
+}
+
+/** The steps in the order the engine could run them one at a time: each host's chain, a step only after the other hosts' steps it waits for. */
+export function feedOrder(steps: readonly PlanStep[]): PlanStep[] {
+  const done = new Set<string>();
+  const pending = [...steps];
+  const order: PlanStep[] = [];
+  while (pending.length > 0) {
+    const next = pending.find((s) => !pending.some((p) => p.host === s.host && p.order < s.order) && (s.after ?? []).every((a) => done.has(a)));
+    if (!next) throw new Error(`steps wait for each other in a cycle: ${pending.map((s) => `${s.host}/${s.step}`).join(", ")}`);
+    order.push(next);
+    done.add(`${next.host}/${next.step}`);
+    pending.splice(pending.indexOf(next), 1);
+  }
+  return order;
+}
+
+const stepFile = (s: PlanStep) => `${String(s.order).padStart(2, "0")}-${s.step}.sh`;
+
+export async function prepareMachines(): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), "infernus-machines-"));
+  const keys = path.join(dir, "keys");
+  mkdirSync(keys);
+  const labStack = stackConfig("lab", path.join(__dirname, ".."));
+  const config = parseEstateConfig(estateInput(labStack));
+  if (config.edge.kind !== "existing") throw new Error("the lab stack's edge is an existing machine at a lab address");
+  const gpu1 = config.servers[0];
+  const operator = sshKeygen(path.join(keys, "operator"), "infernus lab operator");
+  const hostKeys = { edge: sshKeygen(path.join(keys, "edge_host_ed25519"), "edge"), gpu: sshKeygen(path.join(keys, "gpu_host_ed25519"), gpu1.name) };
+  let first = edit(labStack, "edge", (edge) => void (edge.ssh.hostKey = hostKeys.edge));
+  first = edit(first, "servers", (servers) => void (servers[0].ssh.hostKey = hostKeys.gpu));
+  let edited = edit(first, "clients", (clients) => [...clients, { name: EDITS.client }]);
+  edited = edit(edited, "apiKeys", (apiKeys) => void (apiKeys.find((k: Json) => k.name === EDITS.rotatedKey).rotation = 1));
+  edited = edit(edited, "servers", (servers) => void (servers[0].models.find((m: Json) => m.name === EDITS.model).maxModelLen = EDITS.maxModelLen));
+  const wrongAdmin = edit(first, "edge", (edge) => void (edge.adminCidrs = [WRONG_ADMIN]));
+
+  const renders = { first, edited, "wrong-admin": wrongAdmin };
+  const packages = new Set<string>();
+  let tls: ReturnType<typeof labTls> | undefined;
+  for (const [name, stack] of Object.entries(renders)) {
+    const tree = await renderStack("lab", stack);
+    const root = path.join(dir, name);
+    writeTree(root, tree);
+    const plan = JSON.parse(String(tree.files.get("plan.json"))) as { addresses: Record<string, string>; steps: PlanStep[] };
+    tls ??= labTls(keys, [config.edge.endpoint, plan.addresses[config.edge.name]]);
+    const patch = (host: string, step: string, files: Record<string, string>) => {
+      const found = plan.steps.find((s) => s.host === host && s.step === step);
+      if (!found) return;
+      const file = path.join(root, "steps", host, stepFile(found));
+      writeFileSync(file, Object.entries(files).reduce((stdin, [target, content]) => replaceFile(stdin, target, content), readFileSync(file, "utf8")));
+    };
+    patch(config.edge.name, "gateway", { "/etc/infernus/tls/ca.crt": tls.ca, "/etc/infernus/tls/gateway.crt": tls.cert, "/etc/infernus/tls/gateway.key": tls.key });
+    patch(gpu1.name, "ups", { "/etc/nut/ups.conf": dummyUps(String(tree.files.get(`hosts/${gpu1.name}/etc/nut/ups.conf`)), UPS_DEVICE) });
+    const run = feedOrder(plan.steps).filter((s) => !(s.step in CANNOT_RUN));
+    writeFileSync(path.join(root, "order"), run.map((s) => `${s.host} ${stepFile(s)} ${s.trigger}\n`).join(""));
+    writeFileSync(path.join(root, "skipped"), plan.steps.filter((s) => s.step in CANNOT_RUN).map((s) => `${s.host} ${s.step}: ${CANNOT_RUN[s.step]}\n`).join(""));
+    for (const s of run) {
+      const stdin = readFileSync(path.join(root, "steps", s.host, stepFile(s)), "utf8");
+      for (const line of stdin.matchAll(/^\s*apt_install ([^\n;]+)$/gm)) {
+        for (const word of line[1].split(/\s+/)) if (/^[a-z0-9][a-z0-9.+-]+$/.test(word)) packages.add(word);
+      }
+    }
+  }
+  const plan = JSON.parse(readFileSync(path.join(dir, "first", "plan.json"), "utf8")) as { addresses: Record<string, string> };
+  writeFileSync(path.join(dir, "packages"), [...packages].sort().join("\n") + "\n");
+  writeFileSync(path.join(dir, "step-command"), STEP_COMMAND);
+  writeFileSync(path.join(keys, "authorized_keys"), `${operator}\n`);
+  writeFileSync(path.join(keys, "ca.crt"), tls!.ca);
+  const env = {
+    EDGE: config.edge.name,
+    EDGE_USER: config.edge.ssh.user,
+    EDGE_SUITE: SUITES.edge,
+    GPU_SUITE: SUITES.gpu,
+    EDGE_PUBLIC: config.edge.endpoint,
+    ADMIN: config.edge.adminCidrs[0].replace(/\/32$/, ""),
+    WRONG_ADMIN,
+    LAN_CIDR: config.lan.cidrs[0],
+    GPU: gpu1.name,
+    GPU_USER: gpu1.ssh.user,
+    GPU_LAN: gpu1.ssh.host,
+    EDGE_TUNNEL: plan.addresses[config.edge.name],
+    GPU_TUNNEL: plan.addresses[gpu1.name],
+    UPS: gpu1.ups!.name,
+    UPS_DEVICE,
+    MODELS: gpu1.models.map((m) => m.name).join(" "),
+    EDIT_CLIENT: EDITS.client,
+    ROTATED_KEY: EDITS.rotatedKey,
+    EDIT_MODEL: EDITS.model,
+    EDIT_MAX_MODEL_LEN: String(EDITS.maxModelLen),
+  };
+  writeFileSync(path.join(dir, "lab.env"), Object.entries(env).map(([name, value]) => `${name}="${value}"\n`).join(""));
+  return dir;
+}
