@@ -11,8 +11,8 @@ import { Estate } from "./estate";
  */
 const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
 
-/** A key is listed as `infernus:hfToken`; the older `infernus:config:hfToken` form is accepted too. */
-function isSecretKey(fullKey: string): boolean {
+/** Whether the engine holds this config key as a secret: listed as `infernus:hfToken`, or in the older `infernus:config:hfToken` form. */
+function storedAsSecret(fullKey: string): boolean {
   const [namespace, name] = fullKey.split(":");
   return isConfigSecret(fullKey) || isConfigSecret(`${namespace}:config:${name}`);
 }
@@ -21,7 +21,7 @@ function isSecretKey(fullKey: string): boolean {
 export function declareEstate(): Estate {
   let config;
   try {
-    config = loadEstateConfig(pulumi.runtime.allConfig(), isSecretKey);
+    config = loadEstateConfig(pulumi.runtime.allConfig(), storedAsSecret);
   } catch (error) {
     // RunError prints the message alone, without a stack trace: the problems are the whole story.
     if (error instanceof ConfigError) throw new pulumi.RunError(error.message);

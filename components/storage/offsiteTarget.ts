@@ -57,9 +57,8 @@ export class OffsiteTarget extends pulumi.ComponentResource {
       this.secretAccessKey = pulumi.secret(key.secretKey);
     } else {
       if (!args.accessKeyId || !args.secretAccessKey) {
-        throw new pulumi.RunError(
-          "infernus: offsite.kind is s3, so the bucket's keys are needed: pulumi config set --secret infernus:offsiteAccessKeyId … and infernus:offsiteSecretAccessKey …",
-        );
+        // The stack config's check asked the user for them before any resource.
+        throw new Error("OffsiteTarget: offsite.kind s3 needs args.accessKeyId and args.secretAccessKey");
       }
       this.accessKeyId = pulumi.secret(args.accessKeyId);
       this.secretAccessKey = pulumi.secret(args.secretAccessKey);
