@@ -54,14 +54,14 @@ apt_install() {
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o DPkg::Lock::Timeout=300 update -qq
-  # A step writes its files before its script runs, so a package can meet its own conffile
-  # already there (/etc/default/prometheus-node-exporter, /etc/nut/*): dpkg would ask, with no
-  # one to answer, and fail. Keep the step's file, as a person would.
   if ((no_start)) && [[ ! -e $policy ]]; then
     printf '#!/bin/sh\n# infernus: services start once their step has checked them\nexit 101\n' >"$policy"
     chmod 0755 "$policy"
     made_policy=1
   fi
+  # A step writes its files before its script runs, so a package can meet its own conffile
+  # already there (/etc/default/prometheus-node-exporter, /etc/nut/*): dpkg would ask, with no
+  # one to answer, and fail. Keep the step's file, as a person would.
   apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
     install -y -qq --no-install-recommends "${missing[@]}" || status=$?
   ((made_policy == 0)) || rm -f "$policy"

@@ -82,7 +82,8 @@ export function standIn(type: string, name: string, inputs: Record<string, unkno
     }
     case "random:index/randomPassword:RandomPassword": {
       const length = Number(inputs.length ?? 32);
-      const bytes = Buffer.concat([seed(generation(name, inputs), "password"), seed(generation(name, inputs), "password-more")]);
+      const current = generation(name, inputs);
+      const bytes = Buffer.concat([seed(current, "password"), seed(current, "password-more")]);
       const result = Array.from({ length }, (_, i) => ALPHANUMERIC[bytes[i % bytes.length] % ALPHANUMERIC.length]).join("");
       return { state: { ...inputs, result }, standIns: ["result"] };
     }

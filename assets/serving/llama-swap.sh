@@ -42,6 +42,6 @@ fi
 
 systemctl daemon-reload
 systemctl enable --quiet "$UNIT"
-# A restart stops the models it runs: only for a new release, config or unit.
-if ((fresh)) || changed; then systemctl restart "$UNIT"; else restart_if "$UNIT"; fi
+# A restart stops the models it runs: only for a new release, a changed config or unit, or when down.
+if ((fresh)); then systemctl restart "$UNIT"; else restart_if "$UNIT"; fi
 log "llama-swap $LLAMA_SWAP_VERSION serving the models in $CONFIG"

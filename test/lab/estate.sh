@@ -66,14 +66,11 @@ relocate() {
   sed -E "s#(^|[ \"'=])/(etc|var/log)/#\1$render/hosts/$1/\2/#g" "$render/hosts/$1$2"
 }
 
-
 # wg_up HOST < wg0.conf: wg-quick with wireguard-go, as on a host without the kernel module.
 wg_up() {
   install -m 600 /dev/stdin "$run/$1/wg0.conf"
   on "$1" env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go timeout 20 wg-quick up "$run/$1/wg0.conf" >>"$run/$1/wg-quick.log" 2>&1
 }
-
-
 
 # http FROM URL KEY_NAME [MODEL]: the status of a call from FROM's namespace, trusting the lab CA;
 # with MODEL a chat completion, without it the model list. KEY_NAME "-" sends no key.

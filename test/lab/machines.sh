@@ -165,7 +165,7 @@ converge() {
     [[ $host != "$GPU" ]] || jump=(--jump)
     snapshot "$host" "${jump[@]}" >"$run/before"
     if ! feed "$host" "$render/steps/$host/$file" "${jump[@]}" >"$dir/logs/converge.log" 2>&1; then
-      check "converge ($1): $host/${file%.sh} again exits 0 ($(tail -1 "$dir/logs/converge.log"))" false
+      check "converge ($1): $host/${file%.sh} again exits 0 ($(why_failed "$dir/logs/converge.log"))" false
       continue
     fi
     snapshot "$host" "${jump[@]}" >"$run/after"
@@ -218,15 +218,19 @@ make_machine() {
   install -m 0644 "$dir/keys/$key.pub" "$machine/etc/ssh/ssh_host_ed25519_key.pub"
   mkdir -p "$machine/var/lib/infernus-lab/repo" "$machine/opt/infernus-lab/src"
   [[ $host == "$GPU" ]] || return 0
-  local steps=$dir/first/steps/$GPU
+  local steps=$dir/first/steps/$GPU venv uv swap
+  # param STEP NAME: the value the rendered step exports, where the step itself looks.
   param() { sed -n "s/^export $2='\(.*\)'\$/\1/p" "$steps"/*-"$1".sh | head -1; }
+  venv=$machine$(param vllm-runtime VENV)
+  uv=$(dirname "$venv")/uv/bin/uv
+  swap=$machine$(param llama-swap INSTALL_DIR)
   install -m 0755 "$here/machines/nvidia-smi.sh" "$machine/usr/bin/nvidia-smi"
-  install -d "$machine$(param vllm-runtime VENV)/bin" "$machine$(dirname "$(param vllm-runtime VENV)")/uv/bin"
-  printf '#!/bin/sh\necho %s\n' "$(param vllm-runtime VLLM_VERSION)" >"$machine$(param vllm-runtime VENV)/bin/vllm"
-  printf '#!/bin/sh\necho "uv %s"\n' "$(param vllm-runtime UV_VERSION)" >"$machine$(dirname "$(param vllm-runtime VENV)")/uv/bin/uv"
-  chmod 0755 "$machine$(param vllm-runtime VENV)/bin/vllm" "$machine$(dirname "$(param vllm-runtime VENV)")/uv/bin/uv"
-  install -D -m 0755 "$here/machines/llama-swap.sh" "$machine$(param llama-swap INSTALL_DIR)/llama-swap"
-  param llama-swap LLAMA_SWAP_VERSION >"$machine$(param llama-swap INSTALL_DIR)/.release"
+  install -d "$venv/bin" "$(dirname "$uv")"
+  printf '#!/bin/sh\necho %s\n' "$(param vllm-runtime VLLM_VERSION)" >"$venv/bin/vllm"
+  printf '#!/bin/sh\necho "uv %s"\n' "$(param vllm-runtime UV_VERSION)" >"$uv"
+  chmod 0755 "$venv/bin/vllm" "$uv"
+  install -D -m 0755 "$here/machines/llama-swap.sh" "$swap/llama-swap"
+  param llama-swap LLAMA_SWAP_VERSION >"$swap/.release"
   while read -r _ _ _ weights _; do
     install -d "$machine$weights"
     touch "$machine$weights/.infernus-complete"
@@ -260,7 +264,6 @@ boot() {
   echo $! >"$run/$host/nspawn.pid"
 }
 sshd_answers() { ssh_to "$1" true; }
-
 
 echo "== machines"
 started=$(now_ms)

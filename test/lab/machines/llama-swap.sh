@@ -3,6 +3,8 @@
 # unit with llama-swap's own command line, it runs each model's stand-in server on the port the
 # config proxies to and llama-swap's front door on --listen (test/lab/estate/serving.ts), with the
 # node and sources the lab binds into the machine read-only.
+# The command line is llama-swap's own: its main (cmd/legacy/llama-swap.go in mostlygeek/llama-swap)
+# takes -config and -listen through Go's flag package, which accepts --config and --listen too.
 #   usage: llama-swap --config CONFIG --listen ADDRESS:PORT
 set -euo pipefail
 [[ ${1:-} == --config && -n ${2:-} && ${3:-} == --listen && -n ${4:-} ]] || {

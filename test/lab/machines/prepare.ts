@@ -124,13 +124,16 @@ export async function prepareMachines(): Promise<string> {
 
   const renders = { first, edited, "wrong-admin": wrongAdmin };
   const packages = new Set<string>();
+  // Tunnel addresses follow from the peers' names, the same in every render: the first one's serve.
+  let addresses: Record<string, string> | undefined;
   let tls: ReturnType<typeof labTls> | undefined;
   for (const [name, stack] of Object.entries(renders)) {
     const tree = await renderStack("lab", stack);
     const root = path.join(dir, name);
     writeTree(root, tree);
     const plan = JSON.parse(String(tree.files.get("plan.json"))) as { addresses: Record<string, string>; steps: PlanStep[] };
-    tls ??= labTls(keys, [config.edge.endpoint, plan.addresses[config.edge.name]]);
+    addresses ??= plan.addresses;
+    tls ??= labTls(keys, [config.edge.endpoint, addresses[config.edge.name]]);
     const patch = (host: string, step: string, files: Record<string, string>) => {
       const found = plan.steps.find((s) => s.host === host && s.step === step);
       if (!found) return;
@@ -149,7 +152,6 @@ export async function prepareMachines(): Promise<string> {
       }
     }
   }
-  const plan = JSON.parse(readFileSync(path.join(dir, "first", "plan.json"), "utf8")) as { addresses: Record<string, string> };
   writeFileSync(path.join(dir, "packages"), [...packages].sort().join("\n") + "\n");
   writeFileSync(path.join(dir, "step-command"), STEP_COMMAND);
   writeFileSync(path.join(keys, "authorized_keys"), `${operator}\n`);
@@ -166,8 +168,8 @@ export async function prepareMachines(): Promise<string> {
     GPU: gpu1.name,
     GPU_USER: gpu1.ssh.user,
     GPU_LAN: gpu1.ssh.host,
-    EDGE_TUNNEL: plan.addresses[config.edge.name],
-    GPU_TUNNEL: plan.addresses[gpu1.name],
+    EDGE_TUNNEL: addresses![config.edge.name],
+    GPU_TUNNEL: addresses![gpu1.name],
     UPS: gpu1.ups!.name,
     UPS_DEVICE,
     MODELS: gpu1.models.map((m) => m.name).join(" "),
