@@ -17,7 +17,7 @@ import * as QRCode from "qrcode";
 import { declareEstate } from "../components/program";
 import type { Estate } from "../components/estate";
 import type { Step } from "../components/host/remoteHost";
-import { renderPlanTable } from "../components/serving/planner";
+import { renderServingPlan } from "../components/serving/plan";
 import { resolve, runUnderMocks, type RecordedResource } from "./runtime";
 import { renderInput, stackConfig } from "./stackFile";
 
@@ -57,7 +57,7 @@ export async function renderStack(stack: string, config = stackConfig(stack), se
   }
   const plans = Object.entries(estate.servers).filter(([, server]) => server.plan.models.length > 0);
   if (plans.length > 0) {
-    files.set("serving.md", [`# ${stack}: serving plan`, "", ...plans.map(([name, server]) => renderPlanTable(name, server.plan))].join("\n"));
+    files.set("serving.md", [`# ${stack}: serving plan`, "", ...plans.map(([name, server]) => renderServingPlan(name, server.plan))].join("\n"));
   }
   const endpoint = (await resolve(estate.tunnelEndpoint)).value;
   files.set("plan.json", JSON.stringify(plan(stack, resources, steps, endpoint, estate.addresses), null, 2) + "\n");

@@ -223,6 +223,8 @@ export const modelSchema = strictObject(
     speculativeConfig: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
     /** Overrides the planner's share of the card for this process (a fraction of the whole card). */
     gpuMemoryUtilization: z.number().gt(0).max(0.95, "at most 0.95: the driver and other processes need the rest").optional(),
+    /** Stays loaded beside every other model on its card (the planner refuses a plan where it cannot). */
+    alwaysResident: z.boolean().default(false),
     /** Seconds idle before llama-swap stops it; 0 keeps it loaded. */
     ttlSeconds: z.number().int().min(0).optional(),
     env: z

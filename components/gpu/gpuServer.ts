@@ -15,7 +15,7 @@ import { PORTS } from "../monitoring/files";
 import { installExporters } from "../monitoring/monitoring";
 import { Ups } from "../power/ups";
 import { SERVING_PATHS } from "../serving/files";
-import type { ServingPlan } from "../serving/planner";
+import type { ServerPlan } from "../serving/plan";
 import { LLAMA_SWAP_UNIT, Serving, type ServingArgs } from "../serving/serving";
 import type { OffsiteTarget } from "../storage/offsiteTarget";
 import { renderPoolSpec } from "../storage/files";
@@ -63,7 +63,7 @@ export class GpuServer extends pulumi.ComponentResource {
   /** What nvidia-smi showed after the driver step; empty for a server without NVIDIA GPUs. */
   public readonly gpuInventory: pulumi.Output<VerifiedGpu[]>;
   /** Which models run where, and which can be resident together. */
-  public readonly plan: ServingPlan;
+  public readonly plan: ServerPlan;
   /** Pools, datasets with their snapshot policy, and where replicas go. */
   public readonly storageSummary: StorageSummary;
 

@@ -1,12 +1,19 @@
-/** A server's serving plan from its stack-config entry: the catalogue looked up, then the planner. */
+/** A server's serving plan from its stack-config entry: the catalogue looked up, then the VRAM and host-RAM planners. */
 import type { ServerConfig } from "../config/schema";
 import { gpuSpecOf } from "../gpu/catalogue";
 import { nvidiaGpus } from "../gpu/files";
+import { arcMaxBytes } from "../storage/files";
 import { MODEL_CATALOGUE } from "./catalogue";
 import type { Problem } from "../config/problems";
-import { planServing, type PlannerModel, type ServingPlan } from "./planner";
+import { planHostMemory, renderMemoryTable, type MemoryHost, type MemoryPlan } from "./memory";
+import { planServing, renderPlanTable, type PlannerModel, type ServingPlan } from "./planner";
 
-export function servingPlan(server: ServerConfig, serverPath: string): ServingPlan {
+export interface ServerPlan extends ServingPlan {
+  readonly memory: MemoryPlan;
+  readonly host: MemoryHost;
+}
+
+export function servingPlan(server: ServerConfig, serverPath: string): ServerPlan {
   const unknown: Problem[] = [];
   const models = server.models.flatMap((model, i): PlannerModel[] => {
     const spec = MODEL_CATALOGUE[model.name];
@@ -15,9 +22,32 @@ export function servingPlan(server: ServerConfig, serverPath: string): ServingPl
       unknown.push({ path: `${configPath}.name`, value: model.name, message: `not in the model catalogue (${Object.keys(MODEL_CATALOGUE).join(", ")})` });
       return [];
     }
-    return [{ name: model.name, spec, maxModelLen: model.maxModelLen ?? spec.maxContext, kvCacheDtype: model.kvCacheDtype, gpuMemoryUtilization: model.gpuMemoryUtilization, configPath }];
+    return [
+      {
+        name: model.name,
+        spec,
+        maxModelLen: model.maxModelLen ?? spec.maxContext,
+        contextDeclared: model.maxModelLen !== undefined,
+        kvCacheDtype: model.kvCacheDtype,
+        gpuMemoryUtilization: model.gpuMemoryUtilization,
+        alwaysResident: model.alwaysResident,
+        configPath,
+      },
+    ];
   });
-  if (unknown.length > 0) return { gpus: [], models: [], sets: [], problems: unknown };
+  // The ARC exists only where ZFS does.
+  const host: MemoryHost = { memoryGiB: server.memoryGiB, arcMaxBytes: server.pools.length > 0 ? arcMaxBytes(server) : 0, configPath: `${serverPath}.memoryGiB` };
+  const none = { levels: {}, parkedBytes: 0, problems: [] };
+  if (unknown.length > 0) return { gpus: [], models: [], sets: [], trades: [], alone: [], problems: unknown, memory: none, host };
   const gpus = nvidiaGpus(server).map((gpu, index) => ({ index, name: gpuSpecOf(gpu).marketingName, memoryGiB: gpuSpecOf(gpu).memoryGiB }));
-  return planServing(gpus, models);
+  const vram = planServing(gpus, models);
+  const memory = vram.problems.length > 0 ? none : planHostMemory(host, vram, weightsOf(vram));
+  return { ...vram, memory, host, problems: [...vram.problems, ...memory.problems] };
+}
+
+const weightsOf = (plan: ServingPlan) => plan.models.map((m) => ({ name: m.name, weightBytes: MODEL_CATALOGUE[m.name].weightBytes }));
+
+/** The plan as Markdown, for `pulumi preview` logs and out/<stack>/serving.md. */
+export function renderServingPlan(server: string, plan: ServerPlan): string {
+  return [renderPlanTable(server, plan), renderMemoryTable(plan.host, plan, plan.memory, weightsOf(plan))].join("\n");
 }

@@ -23,9 +23,13 @@ export interface PlannerModel {
   readonly name: string;
   readonly spec: ModelSpec;
   readonly maxModelLen: number;
+  /** The stack file fixed maxModelLen; otherwise the planner may shorten it to keep a companion resident. */
+  readonly contextDeclared: boolean;
   readonly kvCacheDtype: "auto" | "fp8";
   /** A share the user fixed for this model. */
   readonly gpuMemoryUtilization?: number;
+  /** Stays loaded beside every other model on its card: in every resident set. */
+  readonly alwaysResident?: boolean;
   /** Where the model stands in config, for messages. */
   readonly configPath: string;
 }
@@ -43,11 +47,23 @@ export interface PlannedModel {
   readonly fullLengthSequences: number;
 }
 
+/** What keeping companions resident cost: a context the stack file left open, shortened. */
+export interface ContextTrade {
+  readonly model: string;
+  readonly from: number;
+  readonly to: number;
+  /** The chat models it now stays resident beside. */
+  readonly besides: readonly string[];
+}
+
 export interface ServingPlan {
   readonly gpus: readonly PlannerGpu[];
   readonly models: readonly PlannedModel[];
   /** Sets of models that can run at once; every model is in at least one. */
   readonly sets: readonly (readonly string[])[];
+  readonly trades: readonly ContextTrade[];
+  /** Chat models that leave no room for a companion, even with open contexts shortened: it swaps out while they run. */
+  readonly alone: readonly { readonly model: string; readonly without: readonly string[] }[];
   readonly problems: readonly Problem[];
 }
 
@@ -68,19 +84,23 @@ function fits(models: readonly PlannerModel[], gpu: PlannerGpu): boolean {
   return models.reduce((sum, m) => sum + minShare(m, gpu), 0) <= USABLE_SHARE + 1e-9;
 }
 
-export function planServing(gpus: readonly PlannerGpu[], models: readonly PlannerModel[]): ServingPlan {
-  const problems = models.flatMap((model) => tooBig(model, gpus));
-  if (problems.length > 0 || models.length === 0) return { gpus, models: [], sets: [], problems };
+export function planServing(gpus: readonly PlannerGpu[], declared: readonly PlannerModel[]): ServingPlan {
+  const problems = declared.flatMap((model) => tooBig(model, gpus));
+  if (problems.length > 0 || declared.length === 0) return { gpus, models: [], sets: [], trades: [], alone: [], problems };
 
-  const assignment = residentEverywhere(gpus, models) ?? homeGpus(gpus, models);
+  const resident = residentEverywhere(gpus, declared);
+  const assignment = resident ?? homeGpus(gpus, declared);
+  const { models, trades, alone } = resident ? { models: declared, trades: [], alone: [] } : keepCompanions(gpus, declared, assignment);
   const perGpu = gpus.map((gpu) => models.filter((_, i) => assignment[i] === gpu.index));
-  // On each card, the largest groups of its models that fit together.
-  const setsPerGpu = gpus.map((gpu, g) => maximalFittingSets(perGpu[g], gpu)).filter((sets) => sets.length > 0);
-  const sets = crossProduct(setsPerGpu).map((set) => set.map((m) => m.name).sort());
+  // On each card, the largest groups of its models that fit together, each with the card's alwaysResident models.
+  const setsPerGpu = gpus.map((gpu, g) => maximalFittingSets(perGpu[g], gpu).filter((set) => perGpu[g].every((m) => !m.alwaysResident || set.includes(m))));
+  const unplaced = perGpu.flatMap((onGpu, g) => onGpu.filter((m) => !setsPerGpu[g].some((set) => set.includes(m))).map((m) => notBeside(m, onGpu, gpus[g])));
+  if (unplaced.length > 0) return { gpus, models: [], sets: [], trades, alone, problems: unplaced };
+  const sets = crossProduct(setsPerGpu.filter((s) => s.length > 0)).map((set) => set.map((m) => m.name).sort());
 
   const planned = models.map((model, i): PlannedModel => {
     const gpu = gpus.find((g) => g.index === assignment[i])!;
-    const share = model.gpuMemoryUtilization ?? shareWithSlack(model, gpu, maximalFittingSets(perGpu[gpus.indexOf(gpu)], gpu));
+    const share = model.gpuMemoryUtilization ?? shareWithSlack(model, gpu, setsPerGpu[gpus.indexOf(gpu)]);
     const kvTokens = Math.floor((share * cardBytes(gpu) - model.spec.weightBytes - OVERHEAD_BYTES[model.spec.kind]) / kvBytesPerToken(model.spec, model.kvCacheDtype));
     return {
       name: model.name,
@@ -97,7 +117,63 @@ export function planServing(gpus: readonly PlannerGpu[], models: readonly Planne
     if (model.gpuMemoryUtilization === undefined || p.kvTokens >= model.maxModelLen) return [];
     return [{ path: `${model.configPath}.gpuMemoryUtilization`, value: model.gpuMemoryUtilization, message: `leaves ${gib(model.gpuMemoryUtilization * cardBytes(gpus.find((g) => g.index === p.gpu)!))} GiB, ${model.name} needs ${gib(p.needBytes)} GiB for one ${model.maxModelLen}-token sequence; raise it or remove it` }];
   });
-  return { gpus, models: planned, sets, problems: overridden };
+  return { gpus, models: planned, sets, trades, alone, problems: overridden };
+}
+
+/** Companions stay resident beside each chat model on their card: embedding models, and those declared alwaysResident. */
+const isCompanion = (model: PlannerModel) => model.spec.kind === "embedding" || model.alwaysResident === true;
+/** The shortest context the planner shortens an open one to: RAG chunks are far shorter, agents need long contexts. */
+const SHORTEST_OPEN_CONTEXT = { chat: 32768, embedding: 8192 } as const;
+
+/**
+ * Shortens contexts the stack file left open (companions' first, then the chat model's) until each
+ * chat model fits with its card's companions; where even the shortest do not fit, nothing changes.
+ */
+function keepCompanions(gpus: readonly PlannerGpu[], declared: readonly PlannerModel[], assignment: readonly number[]) {
+  let models = [...declared];
+  const besides = new Map<string, string[]>();
+  const alone: { model: string; without: string[] }[] = [];
+  for (const gpu of gpus) {
+    const on = models.map((_, i) => i).filter((i) => assignment[i] === gpu.index);
+    const companions = on.filter((i) => isCompanion(models[i]));
+    for (const chat of on.filter((i) => !isCompanion(models[i]) && companions.length > 0)) {
+      const trial = [...models];
+      const set = () => [...companions, chat].map((i) => trial[i]);
+      for (const i of [...companions, chat]) {
+        if (fits(set(), gpu)) break;
+        if (trial[i].contextDeclared) continue;
+        const others = set().filter((m) => m !== trial[i]);
+        trial[i] = { ...trial[i], maxModelLen: longestContext(trial[i], others, gpu) };
+      }
+      if (!fits(set(), gpu)) {
+        alone.push({ model: models[chat].name, without: companions.map((i) => models[i].name) });
+        continue;
+      }
+      for (const i of [...companions, chat].filter((i) => trial[i].maxModelLen !== models[i].maxModelLen)) besides.set(models[i].name, [...(besides.get(models[i].name) ?? []), models[chat].name]);
+      models = trial;
+    }
+  }
+  const trades = declared.flatMap((m, i): ContextTrade[] => (models[i].maxModelLen === m.maxModelLen ? [] : [{ model: m.name, from: m.maxModelLen, to: models[i].maxModelLen, besides: besides.get(m.name) ?? [] }]));
+  return { models, trades, alone };
+}
+
+/** The longest context (a multiple of 1024, not below the shortest open one) that lets `model` fit beside `others`. */
+function longestContext(model: PlannerModel, others: readonly PlannerModel[], gpu: PlannerGpu): number {
+  const shortest = Math.min(SHORTEST_OPEN_CONTEXT[model.spec.kind], model.maxModelLen);
+  let context = Math.floor(model.maxModelLen / 1024) * 1024;
+  while (context > shortest && !fits([...others, { ...model, maxModelLen: context }], gpu)) context -= 1024;
+  return Math.max(context, shortest);
+}
+
+function notBeside(model: PlannerModel, onGpu: readonly PlannerModel[], gpu: PlannerGpu): Problem {
+  const always = onGpu.filter((m) => m.alwaysResident && m !== model);
+  const shares = [model, ...always].map((m) => `${m.name} ${minShare(m, gpu).toFixed(2)}`).join(", ");
+  const total = [model, ...always].reduce((sum, m) => sum + minShare(m, gpu), 0);
+  return {
+    path: `${always[0]?.configPath ?? model.configPath}.alwaysResident`,
+    value: true,
+    message: `${model.name} cannot run beside what must stay resident on GPU ${gpu.index} (${shares} of the card: ${total.toFixed(2)} together, above ${USABLE_SHARE}); shorten a maxModelLen, use kvCacheDtype: fp8, or drop alwaysResident`,
+  };
 }
 
 function tooBig(model: PlannerModel, gpus: readonly PlannerGpu[]): Problem[] {
@@ -131,13 +207,14 @@ function residentEverywhere(gpus: readonly PlannerGpu[], models: readonly Planne
   return best?.assignment;
 }
 
-/** Each model on the GPU with the most room left when models are placed largest first (they swap there). */
+/** Each model on the GPU it fits on with the most room left when models are placed largest first (they swap there). */
 function homeGpus(gpus: readonly PlannerGpu[], models: readonly PlannerModel[]): number[] {
   const load = new Map(gpus.map((g) => [g.index, 0]));
   const assignment: number[] = [];
   const order = models.map((_, i) => i).sort((a, b) => needBytes(models[b]) - needBytes(models[a]));
   for (const i of order) {
-    const gpu = [...gpus].sort((a, b) => cardBytes(b) - load.get(b.index)! - (cardBytes(a) - load.get(a.index)!))[0];
+    // tooBig has made sure the largest card takes it.
+    const gpu = gpus.filter((g) => fits([models[i]], g)).sort((a, b) => cardBytes(b) - load.get(b.index)! - (cardBytes(a) - load.get(a.index)!))[0];
     assignment[i] = gpu.index;
     load.set(gpu.index, load.get(gpu.index)! + needBytes(models[i]));
   }
@@ -173,7 +250,7 @@ function crossProduct<T>(groups: readonly (readonly T[][])[]): T[][] {
   return groups.reduce<T[][]>((acc, options) => acc.flatMap((prefix) => options.map((option) => [...prefix, ...option])), [[]]).filter((set) => set.length > 0);
 }
 
-/** The plan as a Markdown table, for `pulumi preview` logs and out/<stack>/serving.md. */
+/** The VRAM plan as a Markdown table, with what keeping companions resident traded. */
 export function renderPlanTable(server: string, plan: ServingPlan): string {
   const lines = [
     `### ${server}`,
@@ -187,6 +264,9 @@ export function renderPlanTable(server: string, plan: ServingPlan): string {
     "Resident together:",
     ...plan.sets.map((set) => `- ${set.join(" + ")}`),
     "",
+    ...plan.trades.map((t) => `- ${t.model}: context ${t.from} → ${t.to} tokens (left open in the stack file), so it stays resident beside ${t.besides.join(", ")}; declare maxModelLen to keep the longer one`),
+    ...plan.alone.map((a) => `- ${a.model} leaves no room for ${a.without.join(", ")}: while it runs, a request for ${a.without.length === 1 ? "it swaps" : "them swaps"} ${a.model} out`),
+    ...(plan.trades.length + plan.alone.length > 0 ? [""] : []),
   ];
   return lines.join("\n");
 }

@@ -19,8 +19,7 @@ import {
   TIKTOKEN_UNIT,
   type ServingPeer,
 } from "./files";
-import { servingPlan } from "./plan";
-import { renderPlanTable, type ServingPlan } from "./planner";
+import { renderServingPlan, servingPlan, type ServerPlan } from "./plan";
 
 export interface ServingArgs {
   /** The host its steps run on. */
@@ -48,7 +47,7 @@ export const LLAMA_SWAP_UNIT = "infernus-llama-swap.service";
 
 export class Serving extends pulumi.ComponentResource {
   /** Which models run where, and which can be resident together. */
-  public readonly plan: ServingPlan;
+  public readonly plan: ServerPlan;
   private readonly host: RemoteHost;
 
   constructor(name: string, args: ServingArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -61,7 +60,7 @@ export class Serving extends pulumi.ComponentResource {
 
   private serve(args: ServingArgs): void {
     const { server, serving } = args;
-    pulumi.log.info(renderPlanTable(server.name, this.plan), this);
+    pulumi.log.info(renderServingPlan(server.name, this.plan), this);
     const extra = server.models.filter((m) => m.extraArgs.length > 0);
     for (const model of extra) pulumi.log.warn(`${server.name}: ${model.name} passes unchecked vLLM arguments: ${model.extraArgs.join(" ")}`, this);
     this.host.step("vllm-runtime", {

@@ -75,7 +75,8 @@ setup() {
 
 @test "WireGuard handshake ages by peer name, a peer never seen as very old" {
   run bash "$script" "$out"
-  grep -Eq '^infernus_wireguard_handshake_age_seconds\{peer="gpu1"\} 4[2-4]$' "$out/wireguard.prom"
+  # Seconds since the stubbed handshake, 42 when the script runs at once; the rest is a loaded machine's delay.
+  grep -Eq '^infernus_wireguard_handshake_age_seconds\{peer="gpu1"\} (4[2-9]|5[0-9])$' "$out/wireguard.prom"
   grep -Eq '^infernus_wireguard_handshake_age_seconds\{peer="phone"\} [0-9]{10}$' "$out/wireguard.prom"
 }
 

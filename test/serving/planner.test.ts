@@ -5,6 +5,7 @@ import { planServing, USABLE_SHARE, type PlannerGpu, type PlannerModel } from ".
 
 const card = (index: number): PlannerGpu => ({ index, name: "RTX PRO 6000 Blackwell Workstation Edition", memoryGiB: 96 });
 const model = (name: string, options: Partial<PlannerModel> = {}): PlannerModel => ({
+  contextDeclared: options.maxModelLen !== undefined,
   name,
   spec: MODEL_CATALOGUE[name],
   maxModelLen: MODEL_CATALOGUE[name].maxContext,
@@ -22,17 +23,41 @@ describe("the VRAM planner", () => {
     expect(kvBytesPerToken(MODEL_CATALOGUE["qwen3-embedding-8b"], "auto")).toBe(147456);
   });
 
-  it("puts the user's three models on one 96 GB card: gpt-oss with the embedder, the coder alone", () => {
+  it("puts the user's three models on one 96 GB card, the embedder resident beside each chat model", () => {
     const plan = planServing([card(0)], users);
     expect(plan.problems).toEqual([]);
-    expect(plan.sets).toEqual([["gpt-oss-120b", "qwen3-embedding-8b"], ["qwen3-coder-30b"]]);
+    expect(plan.sets).toEqual([["gpt-oss-120b", "qwen3-embedding-8b"], ["qwen3-coder-30b", "qwen3-embedding-8b"]]);
     const byName = Object.fromEntries(plan.models.map((m) => [m.name, m]));
-    expect(byName["gpt-oss-120b"]).toMatchObject({ gpu: 0, gpuMemoryUtilization: 0.72, maxModelLen: 131072, fullLengthSequences: 1 });
-    expect(byName["qwen3-embedding-8b"]).toMatchObject({ gpu: 0, gpuMemoryUtilization: 0.22, maxModelLen: 32768, fullLengthSequences: 1 });
-    expect(byName["qwen3-coder-30b"]).toMatchObject({ gpu: 0, gpuMemoryUtilization: 0.94, maxModelLen: 131072, fullLengthSequences: 2 });
+    expect(byName["gpt-oss-120b"]).toMatchObject({ gpu: 0, gpuMemoryUtilization: 0.75, maxModelLen: 131072, fullLengthSequences: 1 });
+    expect(byName["qwen3-embedding-8b"]).toMatchObject({ gpu: 0, gpuMemoryUtilization: 0.19, maxModelLen: 18432, fullLengthSequences: 1 });
+    expect(byName["qwen3-coder-30b"]).toMatchObject({ gpu: 0, gpuMemoryUtilization: 0.76, maxModelLen: 131072, fullLengthSequences: 1 });
     expect((byName["gpt-oss-120b"].needBytes / 2 ** 30).toFixed(1)).toBe("68.3");
     expect((byName["qwen3-coder-30b"].needBytes / 2 ** 30).toFixed(1)).toBe("71.9");
-    expect((byName["qwen3-embedding-8b"].needBytes / 2 ** 30).toFixed(1)).toBe("20.1");
+    expect((byName["qwen3-embedding-8b"].needBytes / 2 ** 30).toFixed(1)).toBe("18.1");
+  });
+
+  it("shortens only the context the stack file left open, and says so", () => {
+    const plan = planServing([card(0)], users);
+    expect(plan.trades).toEqual([{ model: "qwen3-embedding-8b", from: 32768, to: 18432, besides: ["qwen3-coder-30b"] }]);
+    expect(plan.alone).toEqual([]);
+  });
+
+  it("lets the embedder swap out beside a chat model whose declared context leaves no room", () => {
+    const plan = planServing([card(0)], [users[0], model("qwen3-coder-30b", { maxModelLen: 196608 }), model("qwen3-embedding-8b", { maxModelLen: 32768 })]);
+    expect(plan.trades).toEqual([]);
+    expect(plan.alone).toEqual([{ model: "qwen3-coder-30b", without: ["qwen3-embedding-8b"] }]);
+    expect(plan.sets).toEqual([["gpt-oss-120b", "qwen3-embedding-8b"], ["qwen3-coder-30b"]]);
+  });
+
+  it("refuses an alwaysResident model that cannot run beside another, with the shares", () => {
+    const plan = planServing([card(0)], [users[0], model("qwen3-coder-30b", { maxModelLen: 196608 }), model("qwen3-embedding-8b", { maxModelLen: 32768, alwaysResident: true })]);
+    expect(plan.problems).toEqual([
+      {
+        path: "servers[0].models[qwen3-embedding-8b].alwaysResident",
+        value: true,
+        message: "qwen3-coder-30b cannot run beside what must stay resident on GPU 0 (qwen3-coder-30b 0.82, qwen3-embedding-8b 0.22 of the card: 1.04 together, above 0.95); shorten a maxModelLen, use kvCacheDtype: fp8, or drop alwaysResident",
+      },
+    ]);
   });
 
   it("keeps every resident set within the card's usable share", () => {
