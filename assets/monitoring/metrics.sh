@@ -109,19 +109,23 @@ if [[ -n $MODELS_LIST && -r $MODELS_LIST ]]; then
     printf 'infernus_model_weights_bytes{model="%s"} %s\n' "$name" "${have:-0}" >>"$scratch/infernus_model_weights_bytes"
     printf 'infernus_model_weights_expected_bytes{model="%s"} %s\n' "$name" "$bytes" >>"$scratch/infernus_model_weights_expected_bytes"
     # Straight to the model's own port: asking llama-swap would load a model that is not running.
-    running=0
+    running=0 asleep=0
     if [[ -n ${port:-} ]] && curl -fsS --max-time 3 "http://127.0.0.1:$port/metrics" >"$scratch/vllm.$name" 2>/dev/null; then
       running=1
+      # A model swapped out sleeps in its process (vLLM's sleep mode): it answers, but it is not loaded.
+      if curl -fsS --max-time 3 "http://127.0.0.1:$port/is_sleeping" 2>/dev/null | grep -Eq '"is_sleeping": *true'; then running=0 asleep=1; fi
     else
       rm -f "$scratch/vllm.$name"
     fi
     printf 'infernus_model_running{model="%s"} %s\n' "$name" "$running" >>"$scratch/infernus_model_running"
+    printf 'infernus_model_asleep{model="%s"} %s\n' "$name" "$asleep" >>"$scratch/infernus_model_asleep"
   done <"$MODELS_LIST"
   {
     family infernus_model_weights_complete gauge "1 when the model's weights are fully downloaded."
     family infernus_model_weights_bytes gauge "Bytes of the model's weights on disk so far."
     family infernus_model_weights_expected_bytes gauge "Bytes of the model's complete weights."
     family infernus_model_running gauge "1 while the model is loaded and its vLLM answers."
+    family infernus_model_asleep gauge "1 while the model is swapped out, asleep in its vLLM process."
     if compgen -G "$scratch/vllm.*" >/dev/null; then merge_vllm "$scratch"/vllm.*; fi
   } | publish models
 fi

@@ -311,6 +311,8 @@ export const serverSchema = strictObject({
   ups: upsSchema.optional(),
   /** The models this server serves: names from the catalogue, or entries with vLLM options. */
   models: z.array(z.preprocess((entry) => (typeof entry === "string" ? { name: entry } : entry), modelSchema)).default([]),
+  /** Models loaded at boot, so the first request after a power cut finds them: a resident set (the plan's first by default). */
+  preload: z.array(z.string()).optional(),
 });
 
 export const apiKeySchema = strictObject({
@@ -347,6 +349,8 @@ export const servingSchema = strictObject({
   modelsDir: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "an absolute path").default("/srv/models"),
   /** Default seconds a model stays loaded with no requests (0: until another needs the card). */
   ttlSeconds: z.number().int().min(0).default(0),
+  /** How long a model being put to sleep, or llama-swap before a restart, waits for the requests in flight. */
+  drainSeconds: z.number().int().min(0).max(3600).default(120),
 });
 
 const bucketName = z.string({ error: "a bucket name, e.g. kirill-infernus-backup" }).regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "a bucket name: 3–63 lowercase letters, digits and dashes");

@@ -1,11 +1,13 @@
 /**
- * Serving files on a GPU server: the vLLM command line of each model, llama-swap's config.yaml
- * (one entry per model, the planner's sets as its matrix), its hardened unit, and one resumable
- * download unit per model. Pure: the same plan gives the same bytes.
+ * Serving files on a GPU server: each model's vLLM arguments, environment and swap settings, the
+ * unit template its vLLM runs in, llama-swap's config.yaml (one entry per model started through
+ * infernus-vllm, the planner's sets as its matrix), its hardened unit, and one resumable download
+ * unit per model. Pure: the same plan gives the same bytes.
  */
 import type { ModelConfig, ServingConfig } from "../config/schema";
 import { MODEL_CATALOGUE } from "./catalogue";
-import type { PlannedModel, ServingPlan } from "./planner";
+import type { ServerPlan } from "./plan";
+import { processMiB, type PlannedModel } from "./planner";
 import { HEADER, renderYaml } from "../header";
 
 export const SERVING_PATHS = {
@@ -18,7 +20,16 @@ export const SERVING_PATHS = {
   stateDir: "/var/lib/infernus-llm",
   fetchTiktoken: "/usr/local/sbin/infernus-fetch-tiktoken",
   statusCommand: "/usr/local/bin/infernus-models",
+  vllmCommand: "/usr/local/bin/infernus-vllm",
+  vllmDir: "/etc/infernus/vllm",
+  vllmUnit: "/etc/systemd/system/infernus-vllm@.service",
+  /** Lets llama-swap's user start and stop its models' vLLM units, and nothing else. */
+  polkitRule: "/etc/polkit-1/rules.d/50-infernus-vllm.rules",
 } as const;
+
+export const vllmUnitName = (model: string) => `infernus-vllm@${model}.service`;
+/** How long a model waits for the card's memory to be free (the previous model's sleep or stop). */
+export const GPU_FREE_SECONDS = 120;
 
 export const SERVICE_USER = "infernus-llm";
 
@@ -38,8 +49,8 @@ export const VLLM_OPTION_FLAGS = {
   speculativeConfig: "--speculative-config",
   gpuMemoryUtilization: "--gpu-memory-utilization",
 } as const;
-/** Flags every process gets, set by infernus itself. */
-export const VLLM_FIXED_FLAGS = ["--served-model-name", "--host", "--port"] as const;
+/** Flags every process gets, set by infernus itself (sleep mode for the models that swap out). */
+export const VLLM_FIXED_FLAGS = ["--served-model-name", "--host", "--port", "--enable-sleep-mode"] as const;
 
 /**
  * Each model's vLLM port on 127.0.0.1, by its place in the server's list. Fixed rather than
@@ -52,8 +63,8 @@ export function modelDir(serving: ServingConfig, model: string): string {
   return `${serving.modelsDir}/${model}`;
 }
 
-/** The vLLM command for one model, as llama-swap runs it. */
-export function vllmCommand(serving: ServingConfig, model: ModelConfig, planned: PlannedModel, port: number): string[] {
+/** The vLLM command for one model, as its unit runs it (one argument per line in its .args file). */
+export function vllmCommand(serving: ServingConfig, model: ModelConfig, planned: PlannedModel, port: number, sleeps: boolean): string[] {
   const spec = MODEL_CATALOGUE[model.name];
   return [
     `${SERVING_PATHS.venv}/bin/vllm`,
@@ -72,7 +83,8 @@ export function vllmCommand(serving: ServingConfig, model: ModelConfig, planned:
     ...(model.maxNumSeqs !== undefined ? [VLLM_OPTION_FLAGS.maxNumSeqs, String(model.maxNumSeqs)] : []),
     ...(model.kvCacheDtype === "fp8" ? [VLLM_OPTION_FLAGS.kvCacheDtype, "fp8"] : []),
     ...(model.enablePrefixCaching ? [VLLM_OPTION_FLAGS.enablePrefixCaching] : []),
-    ...(model.speculativeConfig ? [VLLM_OPTION_FLAGS.speculativeConfig, `'${JSON.stringify(sortKeys(model.speculativeConfig))}'`] : []),
+    ...(model.speculativeConfig ? [VLLM_OPTION_FLAGS.speculativeConfig, JSON.stringify(sortKeys(model.speculativeConfig))] : []),
+    ...(sleeps ? ["--enable-sleep-mode"] : []),
     ...spec.vllmArgs,
     ...model.extraArgs,
   ];
@@ -82,7 +94,8 @@ function sortKeys<T extends Record<string, unknown>>(value: T): T {
   return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b))) as T;
 }
 
-function modelEnv(serving: ServingConfig, model: ModelConfig, planned: PlannedModel): string[] {
+/** One model's vLLM environment, the EnvironmentFile of its unit. */
+export function renderVllmEnv(serving: ServingConfig, model: ModelConfig, planned: PlannedModel, sleeps: boolean): string {
   const spec = MODEL_CATALOGUE[model.name];
   const env: Record<string, string> = {
     CUDA_VISIBLE_DEVICES: String(planned.gpu),
@@ -91,18 +104,68 @@ function modelEnv(serving: ServingConfig, model: ModelConfig, planned: PlannedMo
     TRANSFORMERS_OFFLINE: "1",
     VLLM_NO_USAGE_STATS: "1",
     DO_NOT_TRACK: "1",
+    // torch.compile and autotuning caches survive a reboot: a cold start after a power cut reuses them.
+    VLLM_CACHE_ROOT: `${SERVING_PATHS.stateDir}/cache/vllm`,
+    // The sleep endpoints; vLLM listens on 127.0.0.1 only, and llama-swap forwards only the OpenAI paths to it.
+    ...(sleeps ? { VLLM_SERVER_DEV_MODE: "1" } : {}),
     ...(spec.needsTiktoken ? { TIKTOKEN_ENCODINGS_BASE: `${serving.modelsDir}/tiktoken` } : {}),
     ...model.env,
   };
-  return Object.entries(env)
+  const lines = Object.entries(env)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, value]) => `${key}=${value}`);
+  return [HEADER, ...lines, ""].join("\n");
+}
+
+export interface SwapSettings {
+  readonly port: number;
+  readonly gpu: number;
+  /** MiB of the card the process takes: its share of what CUDA sees. */
+  readonly needMiB: number;
+  /** 0: it never sleeps (stopped when llama-swap unloads it). */
+  readonly sleepLevel: 0 | 1 | 2;
+  readonly drainSeconds: number;
+}
+
+/** What infernus-vllm reads for one model: plain KEY=number lines, never sourced. */
+export function renderSwapSettings(settings: SwapSettings): string {
+  return [
+    HEADER,
+    `PORT=${settings.port}`,
+    `GPU=${settings.gpu}`,
+    `NEED_MIB=${settings.needMiB}`,
+    `SLEEP_LEVEL=${settings.sleepLevel}`,
+    `LOAD_SECONDS=${LOAD_TIMEOUT_SECONDS}`,
+    `DRAIN_SECONDS=${settings.drainSeconds}`,
+    `FREE_SECONDS=${GPU_FREE_SECONDS}`,
+    "",
+  ].join("\n");
+}
+
+/** Every file infernus-vllm and a model's unit read, by path. */
+export function renderModelFiles(serving: ServingConfig, models: readonly ModelConfig[], plan: ServerPlan): { path: string; content: string }[] {
+  return models.flatMap((model, index) => {
+    const planned = plan.models.find((p) => p.name === model.name)!;
+    const level = plan.memory.levels[model.name];
+    const gpu = plan.gpus.find((g) => g.index === planned.gpu)!;
+    const base = `${SERVING_PATHS.vllmDir}/${model.name}`;
+    return [
+      { path: `${base}.args`, content: [HEADER, ...vllmCommand(serving, model, planned, modelPort(index), level !== undefined), ""].join("\n") },
+      { path: `${base}.env`, content: renderVllmEnv(serving, model, planned, level !== undefined) },
+      {
+        path: `${base}.conf`,
+        content: renderSwapSettings({ port: modelPort(index), gpu: planned.gpu, needMiB: processMiB(planned, gpu), sleepLevel: level ?? 0, drainSeconds: serving.drainSeconds }),
+      },
+    ];
+  });
 }
 
 export interface LlamaSwapView {
   readonly serving: ServingConfig;
   readonly models: readonly ModelConfig[];
-  readonly plan: ServingPlan;
+  readonly plan: ServerPlan;
+  /** Loaded when llama-swap starts (at boot): a resident set. */
+  readonly preload: readonly string[];
   /** The key the gateway presents; llama-swap refuses requests without it. */
   readonly apiKey: string;
   /** The other servers' llama-swap with their models: a request for one of them is passed on. */
@@ -125,20 +188,24 @@ export function renderLlamaSwapConfig(view: LlamaSwapView): string {
   const varOf = (name: string) => Object.entries(vars).find(([, model]) => model === name)![0];
   const config = {
     healthCheckTimeout: LOAD_TIMEOUT_SECONDS,
+    // An unload (TTL, /unload) waits for infernus-vllm to drain and park the model.
+    unloadTimeout: view.serving.drainSeconds + GPU_FREE_SECONDS,
     logLevel: "info",
     globalTTL: view.serving.ttlSeconds,
     apiKeys: [view.apiKey],
+    hooks: { on_startup: { preload: [...view.preload] } },
     models: Object.fromEntries(
       view.models.map((model, index) => {
         const planned = view.plan.models.find((p) => p.name === model.name)!;
         const spec = MODEL_CATALOGUE[model.name];
+        const level = view.plan.memory.levels[model.name];
         return [
           model.name,
           {
             name: model.name,
-            description: `${spec.repo} on GPU ${planned.gpu}, ${planned.maxModelLen} tokens`,
-            cmd: vllmCommand(view.serving, model, planned, modelPort(index)).join(" "),
-            env: modelEnv(view.serving, model, planned),
+            description: `${spec.repo} on GPU ${planned.gpu}, ${planned.maxModelLen} tokens, ${level ? `sleeps at level ${level}` : "stays resident"}`,
+            // Its vLLM runs in its own unit: a stop of this command puts the model to sleep (SIGTERM: drain, then sleep).
+            cmd: `${SERVING_PATHS.vllmCommand} serve ${model.name}`,
             // vLLM listens on 127.0.0.1 only; "localhost" may resolve to ::1 first.
             proxy: `http://127.0.0.1:${modelPort(index)}`,
             checkEndpoint: "/health",
@@ -163,6 +230,58 @@ export function renderLlamaSwapConfig(view: LlamaSwapView): string {
   return renderYaml(config);
 }
 
+/** The sandbox llama-swap and vLLM run in: their own state directory, the rest of the system read-only. */
+const SERVICE_HARDENING = [
+  "LimitNOFILE=65536",
+  "NoNewPrivileges=yes",
+  "ProtectSystem=strict",
+  "ProtectHome=yes",
+  "PrivateTmp=yes",
+  "ProtectKernelTunables=yes",
+  "ProtectKernelModules=yes",
+  "ProtectControlGroups=yes",
+  "RestrictSUIDSGID=yes",
+  "LockPersonality=yes",
+];
+
+/** The unit each model's vLLM runs in, started and stopped by infernus-vllm for llama-swap (never at boot by itself). */
+export function renderVllmUnit(): string {
+  return [
+    HEADER,
+    "[Unit]",
+    "Description=infernus: vLLM serving %i (llama-swap starts, wakes and parks it through infernus-vllm)",
+    "After=network-online.target nvidia-persistenced.service",
+    "",
+    "[Service]",
+    "Type=exec",
+    `User=${SERVICE_USER}`,
+    `Group=${SERVICE_USER}`,
+    `EnvironmentFile=${SERVING_PATHS.vllmDir}/%i.env`,
+    `Environment=HOME=${SERVING_PATHS.stateDir} XDG_CACHE_HOME=${SERVING_PATHS.stateDir}/cache`,
+    `ExecStart=${SERVING_PATHS.vllmCommand} exec %i`,
+    // Its API server and engine core go together; give them time to free the card.
+    "KillMode=mixed",
+    "TimeoutStopSec=60",
+    "StateDirectory=infernus-llm",
+    ...SERVICE_HARDENING,
+    "",
+  ].join("\n");
+}
+
+/** polkit lets llama-swap's user start and stop infernus-vllm@*.service (the wrapper's systemctl calls), and nothing else. */
+export function renderPolkitRule(): string {
+  return [
+    HEADER.replace(/^#/gm, "//"),
+    "polkit.addRule(function (action, subject) {",
+    `  if (action.id !== "org.freedesktop.systemd1.manage-units" || subject.user !== "${SERVICE_USER}") return polkit.Result.NOT_HANDLED;`,
+    '  var verb = action.lookup("verb");',
+    '  if (/^infernus-vllm@[a-z0-9][a-z0-9.-]*\\.service$/.test(action.lookup("unit")) && (verb === "start" || verb === "stop")) return polkit.Result.YES;',
+    "  return polkit.Result.NOT_HANDLED;",
+    "});",
+    "",
+  ].join("\n");
+}
+
 export function renderLlamaSwapUnit(listen: string): string {
   return [
     HEADER,
@@ -177,21 +296,14 @@ export function renderLlamaSwapUnit(listen: string): string {
     `ExecStart=${SERVING_PATHS.llamaSwapDir}/llama-swap --config ${SERVING_PATHS.llamaSwapConfig} --listen ${listen}`,
     "Restart=always",
     "RestartSec=5",
-    // vLLM processes are its children: stop them with it, give them time to free the GPU.
+    // Its children are infernus-vllm (vLLM runs in units of its own): on a stop, llama-swap parks them.
     "KillMode=mixed",
     "TimeoutStopSec=60",
     `Environment=HOME=${SERVING_PATHS.stateDir} XDG_CACHE_HOME=${SERVING_PATHS.stateDir}/cache`,
     "StateDirectory=infernus-llm",
-    "LimitNOFILE=65536",
-    "NoNewPrivileges=yes",
-    "ProtectSystem=strict",
-    "ProtectHome=yes",
-    "PrivateTmp=yes",
-    "ProtectKernelTunables=yes",
-    "ProtectKernelModules=yes",
-    "ProtectControlGroups=yes",
-    "RestrictSUIDSGID=yes",
-    "LockPersonality=yes",
+    // infernus-vllm's per-card locks.
+    "RuntimeDirectory=infernus-llm",
+    ...SERVICE_HARDENING,
     "",
     "[Install]",
     "WantedBy=multi-user.target",

@@ -11,6 +11,8 @@ import { planServing, renderPlanTable, type PlannerModel, type ServingPlan } fro
 export interface ServerPlan extends ServingPlan {
   readonly memory: MemoryPlan;
   readonly host: MemoryHost;
+  /** Loaded at boot: the stack's choice, else the first resident set. */
+  readonly preload: readonly string[];
 }
 
 export function servingPlan(server: ServerConfig, serverPath: string): ServerPlan {
@@ -38,11 +40,20 @@ export function servingPlan(server: ServerConfig, serverPath: string): ServerPla
   // The ARC exists only where ZFS does.
   const host: MemoryHost = { memoryGiB: server.memoryGiB, arcMaxBytes: server.pools.length > 0 ? arcMaxBytes(server) : 0, configPath: `${serverPath}.memoryGiB` };
   const none = { levels: {}, parkedBytes: 0, problems: [] };
-  if (unknown.length > 0) return { gpus: [], models: [], sets: [], trades: [], alone: [], problems: unknown, memory: none, host };
+  if (unknown.length > 0) return { gpus: [], models: [], sets: [], trades: [], alone: [], problems: unknown, memory: none, host, preload: [] };
   const gpus = nvidiaGpus(server).map((gpu, index) => ({ index, name: gpuSpecOf(gpu).marketingName, memoryGiB: gpuSpecOf(gpu).memoryGiB }));
   const vram = planServing(gpus, models);
   const memory = vram.problems.length > 0 ? none : planHostMemory(host, vram, weightsOf(vram));
-  return { ...vram, memory, host, problems: [...vram.problems, ...memory.problems] };
+  const preload = server.preload ?? vram.sets[0] ?? [];
+  return { ...vram, memory, host, preload, problems: [...vram.problems, ...memory.problems, ...preloadProblems(server.preload, vram, `${serverPath}.preload`)] };
+}
+
+function preloadProblems(preload: readonly string[] | undefined, vram: ServingPlan, path: string): Problem[] {
+  if (!preload || vram.problems.length > 0) return [];
+  const unknown = preload.filter((name) => !vram.models.some((m) => m.name === name));
+  if (unknown.length > 0) return [{ path, value: preload, message: `${unknown.join(", ")} ${unknown.length === 1 ? "is" : "are"} not served by this server; list models from its models` }];
+  if (vram.sets.some((set) => preload.every((name) => set.includes(name)))) return [];
+  return [{ path, value: preload, message: `these models cannot be resident together; preload one of the resident sets: ${vram.sets.map((set) => `[${set.join(", ")}]`).join(" or ")}` }];
 }
 
 const weightsOf = (plan: ServingPlan) => plan.models.map((m) => ({ name: m.name, weightBytes: MODEL_CATALOGUE[m.name].weightBytes }));

@@ -71,6 +71,11 @@ const GIB = 2 ** 30;
 const gib = (bytes: number) => (bytes / GIB).toFixed(1);
 const cardBytes = (gpu: PlannerGpu) => gpu.memoryGiB * GIB * VISIBLE_SHARE;
 
+/** MiB of `gpu` a process with this share takes: vLLM checks at its start that the card has this much free. */
+export function processMiB(model: PlannedModel, gpu: PlannerGpu): number {
+  return Math.ceil((model.gpuMemoryUtilization * cardBytes(gpu)) / 2 ** 20);
+}
+
 function needBytes(model: PlannerModel): number {
   return model.spec.weightBytes + OVERHEAD_BYTES[model.spec.kind] + kvBytesPerToken(model.spec, model.kvCacheDtype) * model.maxModelLen;
 }

@@ -12,8 +12,11 @@ import {
   renderFetchUnit,
   renderLlamaSwapConfig,
   renderLlamaSwapUnit,
+  renderModelFiles,
   renderModelsList,
+  renderPolkitRule,
   renderTiktokenUnit,
+  renderVllmUnit,
   SERVICE_USER,
   SERVING_PATHS,
   TIKTOKEN_UNIT,
@@ -94,14 +97,23 @@ export class Serving extends pulumi.ComponentResource {
         UNIT: LLAMA_SWAP_UNIT,
         SERVICE_USER,
         CONFIG: SERVING_PATHS.llamaSwapConfig,
+        VLLM_DIR: SERVING_PATHS.vllmDir,
+        MODELS: server.models.map((m) => m.name).join(" "),
+        DRAIN_SECONDS: String(serving.drainSeconds),
       },
       files: [
         {
           path: SERVING_PATHS.llamaSwapConfig,
           mode: "0640",
-          content: pulumi.secret(args.upstreamKey.apply((apiKey) => renderLlamaSwapConfig({ serving, models: server.models, plan: this.plan, apiKey, peers: args.peers }))),
+          content: pulumi.secret(
+            args.upstreamKey.apply((apiKey) => renderLlamaSwapConfig({ serving, models: server.models, plan: this.plan, preload: this.plan.preload, apiKey, peers: args.peers })),
+          ),
         },
         { path: SERVING_PATHS.llamaSwapUnit, mode: "0644", content: renderLlamaSwapUnit(listen) },
+        { path: SERVING_PATHS.vllmUnit, mode: "0644", content: renderVllmUnit() },
+        { path: SERVING_PATHS.vllmCommand, mode: "0755", content: asset("serving/vllm.sh") },
+        { path: SERVING_PATHS.polkitRule, mode: "0644", content: renderPolkitRule() },
+        ...renderModelFiles(serving, server.models, this.plan).map((file) => ({ ...file, mode: "0644" })),
       ],
     });
   }

@@ -352,7 +352,7 @@ check "$EDIT_CLIENT is a peer of the hub" ssh_to "$EDGE" sudo -n wg show wg0 all
 check "the rotated $ROTATED_KEY key is let in (200)" until_ok 10 equals 200 api "$(key edited "$ROTATED_KEY")" /models
 check "the old $ROTATED_KEY key is refused (401)" equals 401 api "$(key first "$ROTATED_KEY")" /models
 check "$GPU's llama-swap serves $EDIT_MODEL with --max-model-len $EDIT_MAX_MODEL_LEN" \
-  grep -q -- "--served-model-name $EDIT_MODEL .*--max-model-len $EDIT_MAX_MODEL_LEN" "$run/$GPU/root/etc/infernus/llama-swap/config.yaml"
+  equals "$EDIT_MAX_MODEL_LEN" sed -n '/^--max-model-len$/{n;p}' "$run/$GPU/root/etc/infernus/vllm/$EDIT_MODEL.args"
 check "internet: a chat completion through the gateway after the edit (200)" until_ok 30 equals 200 completion "$(key edited bench-1)"
 converge edited
 

@@ -18,7 +18,8 @@ setup() {
   printf 'a org/a 1 %s 5801\nb org/b 1 %s 5802\nc org/c 1 %s 5803\n' "$BATS_TEST_TMPDIR/models/a" "$BATS_TEST_TMPDIR/models/b" "$BATS_TEST_TMPDIR/models/c" >"$BATS_TEST_TMPDIR/models.list"
   # Models a and c are loaded (their vLLM answers on its port), b is not.
   export FIXTURE=$BATS_TEST_DIRNAME/fixtures/vllm-metrics.txt
-  stub curl 'case $* in *127.0.0.1:5801/metrics*) sed s/MODEL/a/ "$FIXTURE" ;; *127.0.0.1:5803/metrics*) sed s/MODEL/c/ "$FIXTURE" ;; *) exit 7 ;; esac'
+  # c is asleep (vLLM's sleep mode answers its metrics and GET /is_sleeping); a is awake, b not running.
+  stub curl 'case $* in *127.0.0.1:5801/metrics*) sed s/MODEL/a/ "$FIXTURE" ;; *127.0.0.1:5803/metrics*) sed s/MODEL/c/ "$FIXTURE" ;; *5801/is_sleeping*) echo "{\"is_sleeping\": false}" ;; *5803/is_sleeping*) echo "{\"is_sleeping\": true}" ;; *) exit 7 ;; esac'
   printf '{"time":"t","client":"ide","status":200,"x":1}\n{"time":"t","client":"ide","status":502,"x":1}\n{"time":"t","client":"n8n","status":200,"x":1}\n' >"$BATS_TEST_TMPDIR/audit.log"
   printf 'GPU=1\nUPS=apc\nDATASETS="tank/rag tank/state"\nMODELS_LIST=%s\nWG=wg0\nAUDIT_LOG=%s\n' "$BATS_TEST_TMPDIR/models.list" "$BATS_TEST_TMPDIR/audit.log" >"$INFERNUS_METRICS_CONF"
 }
@@ -57,11 +58,13 @@ setup() {
   grep -qx 'infernus_model_weights_bytes{model="b"} 0' "$out/models.prom"
 }
 
-@test "a running model's vLLM figures, each family once, nothing asked of a model that is not loaded" {
+@test "a running model's vLLM figures, each family once, a sleeping one not counted as loaded, nothing asked of a model that is not loaded" {
   run bash "$script" "$out"
   grep -qx 'infernus_model_running{model="a"} 1' "$out/models.prom"
   grep -qx 'infernus_model_running{model="b"} 0' "$out/models.prom"
-  grep -qx 'infernus_model_running{model="c"} 1' "$out/models.prom"
+  grep -qx 'infernus_model_running{model="c"} 0' "$out/models.prom"
+  grep -qx 'infernus_model_asleep{model="c"} 1' "$out/models.prom"
+  grep -qx 'infernus_model_asleep{model="a"} 0' "$out/models.prom"
   grep -qx 'vllm:num_requests_waiting{engine="0",model_name="a"} 5.0' "$out/models.prom"
   grep -qx 'vllm:num_requests_waiting{engine="0",model_name="c"} 5.0' "$out/models.prom"
   grep -qx 'vllm:time_to_first_token_seconds_bucket{engine="0",le="+Inf",model_name="c"} 42.0' "$out/models.prom"
@@ -69,7 +72,7 @@ setup() {
   [ "$(grep -c '^# TYPE vllm:time_to_first_token_seconds histogram$' "$out/models.prom")" -eq 1 ]
   lacks 'python_gc|process_resident|_created|cache_config_info' "$out/models.prom"
   # Only the models' own ports, never llama-swap's (which would load b).
-  [ "$(grep -c '^curl ' "$CALLS")" -eq 3 ]
+  [ "$(grep -c '^curl ' "$CALLS")" -eq 5 ]
   not_called ':8080'
 }
 

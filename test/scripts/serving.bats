@@ -22,6 +22,14 @@ setup() {
   put /etc/infernus/llama-swap/config.yaml "models: {}"
   # root stands in for the service user, which this machine does not have.
   export LLAMA_SWAP_VERSION=250 INSTALL_DIR=/opt/infernus/llama-swap UNIT=infernus-llama-swap.service SERVICE_USER=root CONFIG=/etc/infernus/llama-swap/config.yaml
+  export VLLM_DIR=/etc/infernus/vllm MODELS="a b" DRAIN_SECONDS=120
+  # Its own tests are in vllm.bats; here, what the step asks of it.
+  stub infernus-vllm
+}
+
+# As a step runs it: lib.sh, then install_file for each file given as PATH=CONTENT, then the script.
+run_step() {
+  run bash -c 'source "$1/../lib.sh"; shift; for file in "$@"; do install_file "${file%%=*}" 0644 < <(base64 <<<"${file#*=}"); done; source "$INFERNUS_ASSETS/llama-swap.sh"' _ "$assets" "$@"
 }
 
 @test "llama-swap is installed when its archive matches the pinned sha256, then restarted" {
@@ -64,13 +72,24 @@ setup() {
   not_called "systemctl restart infernus-llama-swap.service"
 }
 
-@test "a step that writes a new config restarts llama-swap, running or not" {
+@test "a step that writes a new config restarts llama-swap, running or not, once every model has drained and parked" {
   LLAMA_SWAP_SHA256=$RELEASE_SHA256 bash "$assets/llama-swap.sh"
   : >"$CALLS"
-  # As a step runs it: lib.sh, then install_file for each changed file, then the script.
-  ACTIVE=1 LLAMA_SWAP_SHA256=$RELEASE_SHA256 run bash -c 'source "$1/../lib.sh"; install_file "$CONFIG" 0640 < <(base64 <<<"models: { a: {} }"); source "$1/llama-swap.sh"' _ "$assets"
+  ACTIVE=1 LLAMA_SWAP_SHA256=$RELEASE_SHA256 INFERNUS_ASSETS=$assets run_step "$CONFIG=models: { a: {} }"
   [ "$status" -eq 0 ]
-  called "systemctl restart infernus-llama-swap.service"
+  # No stream is cut: every model's requests finish first, then each sleeps, then the restart.
+  [ "$(grep -E '^(infernus-vllm|systemctl restart)' "$CALLS")" = "$(printf '%s\n' 'infernus-vllm drain a' 'infernus-vllm drain b' 'infernus-vllm park a' 'infernus-vllm park b' 'systemctl restart infernus-llama-swap.service')" ]
+}
+
+@test "a model whose vLLM settings changed is stopped after its requests, and llama-swap is left running" {
+  LLAMA_SWAP_SHA256=$RELEASE_SHA256 bash "$assets/llama-swap.sh"
+  : >"$CALLS"
+  ACTIVE=1 LLAMA_SWAP_SHA256=$RELEASE_SHA256 INFERNUS_ASSETS=$assets run_step "$VLLM_DIR/b.args=--max-model-len"
+  [ "$status" -eq 0 ]
+  called "infernus-vllm stop b"
+  not_called "infernus-vllm stop a"
+  not_called "systemctl restart infernus-llama-swap.service"
+  [[ $output == *"b: stopped after its requests, to start with its new settings"* ]]
 }
 
 @test "downloads start only for models that are not complete, in the background" {

@@ -28,11 +28,46 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
   it("starts each model with only the typed options' flags, the catalogue's and infernus' own", () => {
     const config = load(file("/etc/infernus/llama-swap/config.yaml")) as { models: Record<string, { cmd: string }> };
     for (const [name, entry] of Object.entries(config.models)) {
-      const flags = entry.cmd.split(" ").filter((word) => word.startsWith("--"));
+      // llama-swap runs infernus-vllm; vLLM's own arguments are in the model's .args file, one per line.
+      expect(entry.cmd).toBe(`/usr/local/bin/infernus-vllm serve ${name}`);
+      const args = file(`/etc/infernus/vllm/${name}.args`).split("\n").filter((line) => line && !line.startsWith("#"));
       const allowed = new Set<string>([...Object.values(VLLM_OPTION_FLAGS), ...VLLM_FIXED_FLAGS, ...MODEL_CATALOGUE[name].vllmArgs.filter((a) => a.startsWith("--"))]);
-      for (const flag of flags) expect(allowed, `${name}: ${flag}`).toContain(flag);
-      expect(entry.cmd).toMatch(/^\/opt\/infernus\/vllm\/bin\/vllm serve \/srv\/models\/[a-z0-9-]+ --served-model-name [a-z0-9-]+ --host 127\.0\.0\.1 --port 58[0-9][0-9] /);
+      for (const flag of args.filter((word) => word.startsWith("--"))) expect(allowed, `${name}: ${flag}`).toContain(flag);
+      expect(args.slice(0, 9).join(" ")).toMatch(/^\/opt\/infernus\/vllm\/bin\/vllm serve \/srv\/models\/[a-z0-9-]+ --served-model-name [a-z0-9-]+ --host 127\.0\.0\.1 --port 58[0-9][0-9]$/);
     }
+  });
+
+  it("puts the models that swap out to sleep at the plan's level, and keeps the embedder resident", () => {
+    const settings = (name: string) => Object.fromEntries(file(`/etc/infernus/vllm/${name}.conf`).split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split("=")));
+    expect(settings("gpt-oss-120b")).toEqual({ PORT: "5801", GPU: "0", NEED_MIB: "73360", SLEEP_LEVEL: "1", LOAD_SECONDS: "900", DRAIN_SECONDS: "120", FREE_SECONDS: "120" });
+    expect(settings("qwen3-embedding-8b")).toMatchObject({ PORT: "5803", SLEEP_LEVEL: "0" });
+    // Sleep mode and its endpoints only where the model sleeps; vLLM listens on loopback either way.
+    expect(file("/etc/infernus/vllm/gpt-oss-120b.args")).toContain("\n--enable-sleep-mode\n");
+    expect(file("/etc/infernus/vllm/gpt-oss-120b.env")).toContain("\nVLLM_SERVER_DEV_MODE=1\n");
+    expect(file("/etc/infernus/vllm/qwen3-embedding-8b.args")).not.toContain("--enable-sleep-mode");
+    expect(file("/etc/infernus/vllm/qwen3-embedding-8b.env")).not.toContain("VLLM_SERVER_DEV_MODE");
+    for (const name of ["gpt-oss-120b", "qwen3-coder-30b", "qwen3-embedding-8b"]) expect(file(`/etc/infernus/vllm/${name}.env`)).toContain("\nVLLM_CACHE_ROOT=/var/lib/infernus-llm/cache/vllm\n");
+  });
+
+  it("loads the first resident set when llama-swap starts, and lets an unload wait for the drain", () => {
+    const config = load(file("/etc/infernus/llama-swap/config.yaml")) as { hooks: unknown; unloadTimeout: number };
+    expect(config.hooks).toEqual({ on_startup: { preload: ["gpt-oss-120b", "qwen3-embedding-8b"] } });
+    expect(config.unloadTimeout).toBe(240);
+  });
+
+  it("has a polkit rule that lets only llama-swap's user start and stop only the vLLM units (the rule run as polkit runs it)", () => {
+    let rule: ((action: unknown, subject: unknown) => string) | undefined;
+    const polkit = { Result: { YES: "yes", NOT_HANDLED: "not handled" }, addRule: (fn: typeof rule) => (rule = fn) };
+    // polkitd runs rules files as ECMAScript 5 (duktape) with this polkit object in scope.
+    new Function("polkit", file("/etc/polkit-1/rules.d/50-infernus-vllm.rules"))(polkit);
+    const decide = (user: string, unit: string, verb: string, id = "org.freedesktop.systemd1.manage-units") => rule!({ id, lookup: (key: string) => ({ unit, verb })[key] }, { user });
+    expect(decide("infernus-llm", "infernus-vllm@gpt-oss-120b.service", "start")).toBe("yes");
+    expect(decide("infernus-llm", "infernus-vllm@gpt-oss-120b.service", "stop")).toBe("yes");
+    expect(decide("infernus-llm", "infernus-llama-swap.service", "stop")).toBe("not handled");
+    expect(decide("infernus-llm", "infernus-vllm@x.service", "restart")).toBe("not handled");
+    expect(decide("infernus-llm", "ssh.service", "stop")).toBe("not handled");
+    expect(decide("kirill", "infernus-vllm@gpt-oss-120b.service", "start")).toBe("not handled");
+    expect(decide("infernus-llm", "infernus-vllm@gpt-oss-120b.service", "start", "org.freedesktop.systemd1.manage-unit-files")).toBe("not handled");
   });
 
   it("has unit files (serving, power limits, replication, offsite, metrics) that systemd-analyze verify (real tool) accepts", () => {
@@ -50,6 +85,7 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
       "infernus-gpu-power.service",
       "infernus-llama-swap.service",
       "infernus-metrics.service",
+      "infernus-vllm@.service",
       "infernus-metrics.timer",
       "infernus-syncoid.service",
       "infernus-syncoid.timer",

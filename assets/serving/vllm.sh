@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# infernus-vllm: one model's vLLM process as llama-swap runs it. vLLM runs in a unit of its own
+# (infernus-vllm@MODEL.service), so a model llama-swap swaps out is put to sleep (vLLM's sleep
+# mode: level 1 parks its weights in host RAM, level 2 drops them) and a request for it wakes it,
+# instead of a stop and a cold start. One model loads, wakes or sleeps at a time on a card, and
+# only once nvidia-smi shows the room it needs free: two vLLM processes sizing their memory at
+# once, or one freeing memory while another profiles, make vLLM misjudge or abort its start.
+#   infernus-vllm serve MODEL   llama-swap's cmd: start or wake MODEL, then hold until SIGTERM (then park)
+#   infernus-vllm park MODEL    wait for its requests in flight (bounded), then sleep (or stop, if it never sleeps)
+#   infernus-vllm stop MODEL    wait for its requests in flight (bounded), then stop it: its next start is cold
+#   infernus-vllm drain MODEL   wait for its requests in flight (bounded), nothing else
+#   infernus-vllm exec MODEL    the unit's ExecStart: vLLM with MODEL's rendered arguments
+set -euo pipefail
+INFERNUS_ROOT=${INFERNUS_ROOT:-}
+
+usage() {
+  echo "usage: infernus-vllm serve|park|stop|drain|exec MODEL" >&2
+  exit 2
+}
+(($# == 2)) || usage
+command=$1 model=$2
+[[ $model =~ ^[a-z0-9][a-z0-9.-]*$ ]] || usage
+conf_dir=$INFERNUS_ROOT/etc/infernus/vllm
+unit=infernus-vllm@$model.service
+
+say() {
+  printf 'infernus-vllm: %s: %s\n' "$model" "$*" >&2
+}
+
+if [[ $command == exec ]]; then
+  # One argument per line, exactly as rendered (no shell, no quoting), under the header comment.
+  mapfile -t args < <(grep -v '^#' "$conf_dir/$model.args")
+  exec "${args[@]}"
+fi
+
+# The rendered settings: PORT GPU NEED_MIB SLEEP_LEVEL LOAD_SECONDS DRAIN_SECONDS FREE_SECONDS.
+[[ -r $conf_dir/$model.conf ]] || {
+  say "$conf_dir/$model.conf is missing; it is written by 'pulumi up' (the llama-swap step)"
+  exit 2
+}
+while IFS='=' read -r key value; do
+  case $key in
+    PORT | GPU | NEED_MIB | SLEEP_LEVEL | LOAD_SECONDS | DRAIN_SECONDS | FREE_SECONDS) [[ $value =~ ^[0-9]+$ ]] && printf -v "$key" '%s' "$value" ;;
+  esac
+done <"$conf_dir/$model.conf"
+for key in PORT GPU NEED_MIB SLEEP_LEVEL LOAD_SECONDS DRAIN_SECONDS FREE_SECONDS; do
+  [[ -v $key ]] || {
+    say "$conf_dir/$model.conf has no numeric $key; run 'pulumi up' again"
+    exit 2
+  }
+done
+
+url=http://127.0.0.1:$PORT
+post() { curl --silent --show-error --fail --max-time "$LOAD_SECONDS" -X POST "$@"; }
+healthy() { curl --silent --fail --max-time 5 -o /dev/null "$url/health"; }
+sleeping() { curl --silent --fail --max-time 5 "$url/is_sleeping" 2>/dev/null | grep -Eq '"is_sleeping": *true'; }
+# Requests vLLM is running or has queued, from its own metrics (none when it does not answer).
+in_flight() {
+  { curl --silent --fail --max-time 5 "$url/metrics" 2>/dev/null || true; } |
+    awk '/^vllm:num_requests_(running|waiting)[{ ]/ { n += $NF } END { print n + 0 }'
+}
+free_mib() { nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits -i "$GPU" | tr -dc '0-9'; }
+
+# The card's lock: held while this model loads, wakes or sleeps. Opened read-only, so the
+# service user and root (the llama-swap step) share it whoever made the file.
+lock_card() {
+  local file=$INFERNUS_ROOT/run/infernus-llm/gpu$GPU.lock
+  [[ -e $file ]] || { mkdir -p "${file%/*}" && : >>"$file"; }
+  exec {card}<"$file"
+  flock -w "$((FREE_SECONDS + LOAD_SECONDS))" "$card" || {
+    say "GPU $GPU stayed busy with another model's load or sleep for $((FREE_SECONDS + LOAD_SECONDS))s; not started"
+    exit 1
+  }
+}
+unlock_card() { exec {card}>&-; }
+
+# Waits (bounded) until the card has the memory this process takes: the previous model's is really free.
+wait_free() {
+  local deadline=$((SECONDS + FREE_SECONDS)) free
+  while free=$(free_mib) && ((free < NEED_MIB)); do
+    if ((SECONDS >= deadline)); then
+      say "GPU $GPU has $free MiB free after ${FREE_SECONDS}s, $model needs $NEED_MIB MiB: another process holds the card (nvidia-smi lists it)"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+start_cold() {
+  local deadline=$((SECONDS + LOAD_SECONDS))
+  systemctl start "$unit"
+  until healthy; do
+    if ! systemctl is-active --quiet "$unit" || ((SECONDS >= deadline)); then
+      say "vLLM did not become healthy within ${LOAD_SECONDS}s (journalctl -u $unit)"
+      return 1
+    fi
+    sleep 1
+  done
+  say "started cold"
+}
+
+wake() {
+  local started=$SECONDS
+  if ((SLEEP_LEVEL == 1)); then
+    post "$url/wake_up" || return 1
+  else
+    # Level 2 dropped the weights: reallocate them, read them from disk again, then the KV cache.
+    post "$url/wake_up?tags=weights" && post -H 'Content-Type: application/json' -d '{"method":"reload_weights"}' "$url/collective_rpc" >/dev/null && post "$url/wake_up?tags=kv_cache" || return 1
+  fi
+  ! sleeping || return 1
+  say "woke from level $SLEEP_LEVEL in $((SECONDS - started))s"
+}
+
+drain() {
+  local deadline=$((SECONDS + DRAIN_SECONDS)) busy
+  while busy=$(in_flight) && ((busy > 0)); do
+    if ((SECONDS >= deadline)); then
+      say "$busy requests still in flight after ${DRAIN_SECONDS}s; going on without them"
+      return 0
+    fi
+    sleep 0.5
+  done
+}
+
+# park [stop]: drain, then sleep at the model's level (stop for level 0, at shutdown, or when told).
+park() {
+  systemctl is-active --quiet "$unit" || return 0
+  drain
+  lock_card
+  if [[ ${1:-} != stop ]] && ((SLEEP_LEVEL > 0)) && [[ $(systemctl is-system-running 2>/dev/null || true) != stopping ]]; then
+    if post "$url/sleep?level=$SLEEP_LEVEL" && sleeping; then
+      say "asleep at level $SLEEP_LEVEL"
+    else
+      say "did not go to sleep; stopping it (its next start is cold)"
+      systemctl stop "$unit"
+    fi
+  else
+    systemctl stop "$unit"
+    say "stopped"
+  fi
+  unlock_card
+}
+
+case $command in
+  park) park ;;
+  stop) park stop ;;
+  drain) drain ;;
+  serve)
+    # Stopped before it is ready (a swap that changed its mind): a half-loaded vLLM must not keep the card.
+    trap 'systemctl stop "$unit"; exit 1' TERM INT
+    lock_card
+    if ! systemctl is-active --quiet "$unit"; then
+      wait_free && start_cold || exit 1
+    elif sleeping; then
+      if ! { wait_free && wake; }; then
+        say "did not wake from level $SLEEP_LEVEL; restarting it cold, once"
+        systemctl stop "$unit"
+        wait_free && start_cold || exit 1
+      fi
+    fi
+    unlock_card
+    trap 'park; exit 0' TERM INT
+    say "serving on 127.0.0.1:$PORT"
+    # llama-swap sees this process end when vLLM does.
+    while systemctl is-active --quiet "$unit"; do
+      sleep 2 &
+      wait $! || true
+    done
+    say "vLLM exited (journalctl -u $unit)"
+    exit 1
+    ;;
+  *) usage ;;
+esac
