@@ -338,14 +338,21 @@ function renderDownloadUnit(description: string, service: readonly string[]): st
   ].join("\n");
 }
 
+/** The `hf download` arguments for one model: its pinned revision, without the copies vLLM does not load. */
+export function hfDownloadArgs(serving: ServingConfig, model: string): string[] {
+  const spec = MODEL_CATALOGUE[model];
+  return [spec.repo, "--revision", spec.revision, ...(spec.exclude ?? []).flatMap((pattern) => ["--exclude", pattern]), "--local-dir", modelDir(serving, model)];
+}
+
 /** One model's weights; `hf download` skips what is already complete. */
 export function renderFetchUnit(serving: ServingConfig, model: string): string {
   const spec = MODEL_CATALOGUE[model];
   const dir = modelDir(serving, model);
-  return renderDownloadUnit(`download ${spec.repo} into ${dir}`, [
+  return renderDownloadUnit(`download ${spec.repo} at ${spec.revision.slice(0, 12)} into ${dir}`, [
     `EnvironmentFile=-${SERVING_PATHS.hfTokenEnv}`,
     `Environment=HF_HOME=${SERVING_PATHS.stateDir}/hf`,
-    `ExecStart=${SERVING_PATHS.venv}/bin/hf download ${spec.repo} --local-dir ${dir}`,
+    // systemd runs it without a shell: the patterns reach hf as written.
+    `ExecStart=${SERVING_PATHS.venv}/bin/hf download ${hfDownloadArgs(serving, model).join(" ")}`,
     `ExecStartPost=/usr/bin/touch ${dir}/.infernus-complete`,
   ]);
 }
@@ -354,7 +361,7 @@ export function renderTiktokenUnit(serving: ServingConfig): string {
   return renderDownloadUnit(`tiktoken encodings for gpt-oss into ${serving.modelsDir}/tiktoken`, [`ExecStart=${SERVING_PATHS.fetchTiktoken} ${serving.modelsDir}/tiktoken`]);
 }
 
-/** What `infernus-models` and the metrics report on: name, repository, expected bytes, weights, vLLM port. */
+/** What `infernus-models` and the metrics report on: name, repository, bytes it downloads, weights, vLLM port. */
 export function renderModelsList(serving: ServingConfig, models: readonly ModelConfig[]): string {
-  return models.map((m, i) => `${m.name} ${MODEL_CATALOGUE[m.name].repo} ${Math.round(MODEL_CATALOGUE[m.name].weightBytes)} ${modelDir(serving, m.name)} ${modelPort(i)}`).join("\n") + "\n";
+  return models.map((m, i) => `${m.name} ${MODEL_CATALOGUE[m.name].repo} ${Math.round(MODEL_CATALOGUE[m.name].downloadBytes)} ${modelDir(serving, m.name)} ${modelPort(i)}`).join("\n") + "\n";
 }

@@ -124,6 +124,14 @@ run_step() {
   grep -Eq '^b +complete +100% ' <<<"$output"
 }
 
+@test "infernus-models never says 100 % before the download is complete, even past the listed size" {
+  mkdir -p "$BATS_TEST_TMPDIR/models/a"
+  head -c 120000 /dev/zero >"$BATS_TEST_TMPDIR/models/a/part"
+  printf 'a org/a 100000 %s\n' "$BATS_TEST_TMPDIR/models/a" >"$BATS_TEST_TMPDIR/list"
+  ACTIVE=1 run bash "$assets/models-status.sh" "$BATS_TEST_TMPDIR/list"
+  grep -Eq '^a +active +99% ' <<<"$output"
+}
+
 @test "vLLM is installed with uv once, and not again at the same version" {
   stub python3
   export VLLM_VERSION=0.21.0 UV_VERSION=0.9.5 VENV=$BATS_TEST_TMPDIR/opt/vllm MODELS_DIR=/srv/models SERVICE_USER=root
