@@ -130,26 +130,11 @@ async function serve(args: readonly string[]): Promise<void> {
       }
       if (req.method === "POST" && url.pathname.startsWith("/v1/")) {
         const request = JSON.parse(body || "{}") as { stream?: boolean; max_tokens?: number };
-        // A client that goes away aborts its request, queued or running (vLLM's API server does so on disconnect).
-        let gone = false;
-        const left = new Promise<"gone">((done) =>
-          res.on("close", () => {
-            if (res.writableFinished) return;
-            gone = true;
-            done("gone");
-          }),
-        );
         waiting++;
-        const outcome = await Promise.race([whenAwake().then(() => "awake" as const), left]);
+        await whenAwake();
         waiting--;
-        if (outcome === "gone") return;
         running++;
-        let counted = true;
-        const done = () => {
-          if (counted) running--;
-          counted = false;
-        };
-        res.on("close", done);
+        const done = () => running--;
         if (url.pathname === "/v1/embeddings") {
           done();
           return json(200, { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: name });
@@ -161,7 +146,7 @@ async function serve(args: readonly string[]): Promise<void> {
           return json(200, { id: "x", object: "chat.completion", model: name, choices: [{ index: 0, message: { role: "assistant", content: "ok" } }] });
         }
         res.writeHead(200, { "content-type": "text/event-stream" });
-        for (let i = 0; i < chunks && !gone; i++) {
+        for (let i = 0; i < chunks; i++) {
           res.write(`data: ${JSON.stringify({ model: name, choices: [{ delta: { content: `t${i}` } }] })}\n\n`);
           await pause(ms("CHUNK"));
         }
