@@ -64,6 +64,15 @@ describe("the gateway on real nginx", () => {
     }
   });
 
+  it("never passes on vLLM's sleep and other dev endpoints, or llama-swap's routes to them", async () => {
+    // vLLM's dev routes (entrypoints/serve/dev/*/api_router.py) and llama-swap's /upstream/<model>/<path> (server.go).
+    const dev = ["/sleep?level=1", "/wake_up", "/wake_up?tags=weights", "/is_sleeping", "/collective_rpc", "/reset_prefix_cache", "/pause", "/resume"];
+    const paths = [...dev, ...dev.map((p) => `/upstream/gpt-oss-120b${p}`), "/v1/../sleep", "/v1/chat/completions/../../sleep", "/api/models/unload", "/logs"];
+    for (const method of ["GET", "POST"]) {
+      for (const path of paths) expect((await request(gateway.port, method, path, { key: keys.ide, body: method === "POST" ? { method: "reload_weights" } : undefined })).status, `${method} ${path}`).toBe(404);
+    }
+  });
+
   it("answers 429 with Retry-After past a key's limit, and other keys go on", async () => {
     const replies = [];
     for (let i = 0; i < 6; i++) replies.push(await request(gateway.port, "GET", "/v1/models", { key: keys.tight }));
