@@ -27,7 +27,6 @@ export const SERVING_PATHS = {
   polkitRule: "/etc/polkit-1/rules.d/50-infernus-vllm.rules",
 } as const;
 
-export const vllmUnitName = (model: string) => `infernus-vllm@${model}.service`;
 /** How long a model waits for the card's memory to be free (the previous model's sleep or stop). */
 export const GPU_FREE_SECONDS = 120;
 
@@ -106,7 +105,7 @@ export function renderVllmEnv(serving: ServingConfig, model: ModelConfig, planne
     DO_NOT_TRACK: "1",
     // torch.compile and autotuning caches survive a reboot: a cold start after a power cut reuses them.
     VLLM_CACHE_ROOT: `${SERVING_PATHS.stateDir}/cache/vllm`,
-    // The sleep endpoints; vLLM listens on 127.0.0.1 only, and llama-swap forwards only the OpenAI paths to it.
+    // The sleep endpoints, on vLLM's 127.0.0.1 port: the gateway forwards only the OpenAI paths (llama-swap's /upstream route does not filter).
     ...(sleeps ? { VLLM_SERVER_DEV_MODE: "1" } : {}),
     ...(spec.needsTiktoken ? { TIKTOKEN_ENCODINGS_BASE: `${serving.modelsDir}/tiktoken` } : {}),
     ...model.env,
@@ -164,8 +163,6 @@ export interface LlamaSwapView {
   readonly serving: ServingConfig;
   readonly models: readonly ModelConfig[];
   readonly plan: ServerPlan;
-  /** Loaded when llama-swap starts (at boot): a resident set. */
-  readonly preload: readonly string[];
   /** The key the gateway presents; llama-swap refuses requests without it. */
   readonly apiKey: string;
   /** The other servers' llama-swap with their models: a request for one of them is passed on. */
@@ -193,7 +190,8 @@ export function renderLlamaSwapConfig(view: LlamaSwapView): string {
     logLevel: "info",
     globalTTL: view.serving.ttlSeconds,
     apiKeys: [view.apiKey],
-    hooks: { on_startup: { preload: [...view.preload] } },
+    // Loaded when llama-swap starts (at boot): a resident set.
+    hooks: { on_startup: { preload: [...view.plan.preload] } },
     models: Object.fromEntries(
       view.models.map((model, index) => {
         const planned = view.plan.models.find((p) => p.name === model.name)!;

@@ -106,7 +106,7 @@ export class Serving extends pulumi.ComponentResource {
           path: SERVING_PATHS.llamaSwapConfig,
           mode: "0640",
           content: pulumi.secret(
-            args.upstreamKey.apply((apiKey) => renderLlamaSwapConfig({ serving, models: server.models, plan: this.plan, preload: this.plan.preload, apiKey, peers: args.peers })),
+            args.upstreamKey.apply((apiKey) => renderLlamaSwapConfig({ serving, models: server.models, plan: this.plan, apiKey, peers: args.peers })),
           ),
         },
         { path: SERVING_PATHS.llamaSwapUnit, mode: "0644", content: renderLlamaSwapUnit(listen) },
