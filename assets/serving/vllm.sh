@@ -6,6 +6,7 @@
 # only once nvidia-smi shows the room it needs free: two vLLM processes sizing their memory at
 # once, or one freeing memory while another profiles, make vLLM misjudge or abort its start.
 #   infernus-vllm serve MODEL   llama-swap's cmd: start or wake MODEL, then hold until SIGTERM (then park)
+#   infernus-vllm hold MODEL    what serve runs in a session of its own
 #   infernus-vllm park MODEL    wait for its requests in flight (bounded), then sleep (or stop, if it never sleeps)
 #   infernus-vllm stop MODEL    wait for its requests in flight (bounded), then stop it: its next start is cold
 #   infernus-vllm drain MODEL   wait for its requests in flight (bounded), nothing else
@@ -14,7 +15,7 @@ set -euo pipefail
 INFERNUS_ROOT=${INFERNUS_ROOT:-}
 
 usage() {
-  echo "usage: infernus-vllm serve|park|stop|drain|exec MODEL" >&2
+  echo "usage: infernus-vllm serve|hold|park|stop|drain|exec MODEL" >&2
   exit 2
 }
 (($# == 2)) || usage
@@ -74,12 +75,19 @@ lock_card() {
 }
 unlock_card() { exec {card}>&-; }
 
-# Waits (bounded) until the card has the memory this process takes: the previous model's is really free.
+# Waits (bounded) until the card has the memory this process takes: the previous model's is really
+# free. A card nvidia-smi cannot read is not free.
 wait_free() {
   local deadline=$((SECONDS + FREE_SECONDS)) free
-  while free=$(free_mib) && ((free < NEED_MIB)); do
+  while :; do
+    free=$(free_mib) || free=
+    [[ -z $free ]] || ((free < NEED_MIB)) || return 0
     if ((SECONDS >= deadline)); then
-      say "GPU $GPU has $free MiB free after ${FREE_SECONDS}s, $model needs $NEED_MIB MiB: another process holds the card (nvidia-smi lists it)"
+      if [[ -z $free ]]; then
+        say "nvidia-smi did not report GPU $GPU's free memory for ${FREE_SECONDS}s: not started (run nvidia-smi on the server)"
+      else
+        say "GPU $GPU has $free MiB free after ${FREE_SECONDS}s, $model needs $NEED_MIB MiB: another process holds the card (nvidia-smi lists it)"
+      fi
       return 1
     fi
     sleep 0.5
@@ -99,8 +107,12 @@ start_cold() {
   say "started cold"
 }
 
+# Milliseconds since the epoch, from bash's own clock.
+now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
+
 wake() {
-  local started=$SECONDS
+  local started
+  started=$(now_ms)
   if ((SLEEP_LEVEL == 1)); then
     post "$url/wake_up" || return 1
   else
@@ -108,7 +120,7 @@ wake() {
     post "$url/wake_up?tags=weights" && post -H 'Content-Type: application/json' -d '{"method":"reload_weights"}' "$url/collective_rpc" >/dev/null && post "$url/wake_up?tags=kv_cache" || return 1
   fi
   ! sleeping || return 1
-  say "woke from level $SLEEP_LEVEL in $((SECONDS - started))s"
+  say "woke from level $SLEEP_LEVEL in $(($(now_ms) - started)) ms"
 }
 
 drain() {
@@ -146,8 +158,34 @@ case $command in
   stop) park stop ;;
   drain) drain ;;
   serve)
-    # Stopped before it is ready (a swap that changed its mind): a half-loaded vLLM must not keep the card.
-    trap 'systemctl stop "$unit"; exit 1' TERM INT
+    # llama-swap signals this command's whole process group, and may stop it while it still wakes
+    # (vLLM answers /health asleep too). The work runs in a session of its own, so a stop never
+    # cuts a wake or a sleep half-way: it is passed on, and this command ends when the work has.
+    # The trap is set before the worker exists, so a stop that comes at once is not lost.
+    worker=
+    stop_asked=0
+    forward_stop() {
+      stop_asked=1
+      [[ -z $worker ]] || kill -TERM "$worker" 2>/dev/null || true
+    }
+    trap forward_stop TERM INT
+    setsid "$BASH" "${BASH_SOURCE[0]}" hold "$model" &
+    worker=$!
+    ((stop_asked == 0)) || forward_stop
+    # wait returns early for the trap; the worker's own status is the one that counts.
+    while :; do
+      status=0
+      wait "$worker" || status=$?
+      kill -0 "$worker" 2>/dev/null || break
+    done
+    exit "$status"
+    ;;
+  hold)
+    # A stop while it starts or wakes is kept for when that is done (bash runs a trap between
+    # commands). A worker whose serve is gone (killed outright) parks too: nothing else would.
+    front=$PPID
+    stop_asked=0
+    trap 'stop_asked=1' TERM INT
     lock_card
     if ! systemctl is-active --quiet "$unit"; then
       wait_free && start_cold || exit 1
@@ -159,15 +197,20 @@ case $command in
       fi
     fi
     unlock_card
-    trap 'park; exit 0' TERM INT
-    say "serving on 127.0.0.1:$PORT"
-    # llama-swap sees this process end when vLLM does.
-    while systemctl is-active --quiet "$unit"; do
-      sleep 2 &
-      wait $! || true
-    done
-    say "vLLM exited (journalctl -u $unit)"
-    exit 1
+    if ((stop_asked == 0)); then
+      say "serving on 127.0.0.1:$PORT"
+      # llama-swap sees this process end when vLLM does.
+      while ((stop_asked == 0)) && kill -0 "$front" 2>/dev/null; do
+        if ! systemctl is-active --quiet "$unit"; then
+          say "vLLM exited (journalctl -u $unit)"
+          exit 1
+        fi
+        sleep 1 &
+        wait $! || true
+      done
+    fi
+    park
+    exit 0
     ;;
   *) usage ;;
 esac

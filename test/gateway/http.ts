@@ -70,7 +70,7 @@ export interface Reply {
 /** Where a request goes: the gateway's port on loopback, or a base URL with the CA to trust and a connection pool. */
 export type Target = number | { readonly url: string; readonly ca?: Buffer; readonly agent?: http.Agent };
 
-export function request(target: Target, method: string, urlPath: string, options: { key?: string; body?: unknown } = {}): Promise<Reply> {
+export function request(target: Target, method: string, urlPath: string, options: { key?: string; body?: unknown; timeoutMs?: number } = {}): Promise<Reply> {
   const { url, ca, agent } = typeof target === "number" ? { url: `https://127.0.0.1:${target}`, ca: undefined, agent: undefined } : target;
   const base = new URL(url);
   const started = performance.now();
@@ -84,7 +84,7 @@ export function request(target: Target, method: string, urlPath: string, options
         ...(ca ? { ca } : { rejectUnauthorized: false }),
         agent: agent ?? false,
         headers: { ...(options.key ? { authorization: `Bearer ${options.key}` } : {}), ...(options.body ? { "content-type": "application/json" } : {}) },
-        timeout: 15_000,
+        timeout: options.timeoutMs ?? 15_000,
       },
       (res) => {
         const chunks: Buffer[] = [];

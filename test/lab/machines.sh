@@ -196,8 +196,9 @@ active() { ssh_to "$1" systemctl is-active --quiet "${@:2}"; }
 # A machine: the image copied, its name, the operator's login with passwordless sudo (as the
 # README asks of the user's machines), its own host key, the lab's package repository as its
 # only apt source. gpu1 also gets what the lab cannot have, each where the step would find it:
-# the card (nvidia-smi answering as the RTX PRO 6000 with driver 580), the vLLM and uv downloads
-# (their version commands), llama-swap's release (estate/serving.ts behind its command line) and
+# the card (nvidia-smi answering as the RTX PRO 6000 with driver 580, its memory what the vLLM
+# stand-ins hold), the vLLM and uv downloads (uv's version command; vLLM's, and a stand-in `vllm
+# serve` with sleep mode), llama-swap's release (estate/serving.ts behind its command line) and
 # the models' weights (their completion marks), and the UPS (dummy-ups reads its state).
 make_machine() {
   local host=$1 key=$2 machine=$run/$1/root id
@@ -226,9 +227,10 @@ make_machine() {
   swap=$machine$(param llama-swap INSTALL_DIR)
   install -m 0755 "$here/machines/nvidia-smi.sh" "$machine/usr/bin/nvidia-smi"
   install -d "$venv/bin" "$(dirname "$uv")"
-  printf '#!/bin/sh\necho %s\n' "$(param vllm-runtime VLLM_VERSION)" >"$venv/bin/vllm"
+  install -m 0755 "$here/machines/vllm.sh" "$venv/bin/vllm"
+  param vllm-runtime VLLM_VERSION >"$venv/bin/.lab-version"
   printf '#!/bin/sh\necho "uv %s"\n' "$(param vllm-runtime UV_VERSION)" >"$uv"
-  chmod 0755 "$venv/bin/vllm" "$uv"
+  chmod 0755 "$uv"
   install -D -m 0755 "$here/machines/llama-swap.sh" "$swap/llama-swap"
   param llama-swap LLAMA_SWAP_VERSION >"$swap/.release"
   while read -r _ _ _ weights _; do
@@ -344,10 +346,47 @@ found=$(differences "$run/before" "$run/after")
 check "the converge check catches a step that appends to a file and restarts a service on every run (${found:-nothing found})" \
   grep -q '/etc/motd.*services restarted: prometheus-node-exporter.service' <<<"$found"
 
+read -r swap_a swap_b <<<"$SWAP_MODELS"
+echo "== swaps: $swap_a and $swap_b are never resident together; the one swapped out sleeps in its process"
+# The real llama-swap config, units, infernus-vllm and polkit on gpu1; llama-swap's process side and
+# vLLM are the stand-ins (test/serving/standInProcesses.ts, standInVllm.ts), the card is theirs.
+TS_NODE_PROJECT=$root/tsconfig.json on inet node -r "$root/node_modules/ts-node/register/transpile-only" "$here/machines/swaps.ts" \
+  "https://$EDGE_PUBLIC/v1" "$(key first bench-1)" "$dir/keys/ca.crt" "$swap_a" "$swap_b" 50 "$SWAP_SIMULATED_MS" >"$run/swaps.json" 2>"$dir/logs/swaps.log" || true
+swaps=$(cat "$run/swaps.json")
+# figure NAME: a number or true/false from the swaps line.
+figure() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" <<<"$swaps"; }
+check "50 requests alternating between $swap_a and $swap_b, each a swap, and the 3 that started them: all 200" grep -q '"statuses":{"200":53}' <<<"$swaps"
+check "a stream on the model in use when the other is asked for completes whole" equals true figure streamWhole
+check "... and the swap waits for it to end" equals true figure swapAfterStream
+check "no model started or woke without the card's room free, or while another freed memory (the card's violations)" \
+  ssh_to "$GPU" '! test -s /dev/shm/infernus-lab-card/violations'
+check "$GPU: both run in their own units (infernus-vllm@$swap_a, @$swap_b), one of them asleep" \
+  equals 1 ssh_to "$GPU" "for p in \$(sed -n 's/^PORT=//p' /etc/infernus/vllm/$swap_a.conf /etc/infernus/vllm/$swap_b.conf); do curl -fsS http://127.0.0.1:\$p/is_sleeping; echo; done | grep -c true"
+echo "info swaps through the gateway: $swaps"
+# A failed swap in the driver's words, and gpu1's serving journal around it.
+if [[ -s $dir/logs/swaps.log ]] || ((failures > 0)); then
+  sed 's/^/     /' "$dir/logs/swaps.log"
+  journalctl -D "$run/$GPU/root/var/log/journal" -u infernus-llama-swap -u 'infernus-vllm@*' --no-pager 2>&1 | tail -60 | sed 's/^/     /'
+fi
+
 echo "== an edited stack: client $EDIT_CLIENT added, key $ROTATED_KEY rotated, $EDIT_MODEL at $EDIT_MAX_MODEL_LEN tokens"
 changed=$(grep -vxFf "$dir/first/order" "$dir/edited/order" | sed 's/^\([^ ]*\) [0-9]*-\([^ ]*\)\.sh .*/\1\/\2/' | paste -sd' ' - || true)
 echo "info steps whose trigger changed: $changed"
+# A long stream while the edit runs: llama-swap's new config must not cut it (the step drains first).
+stream_tokens=1200
+on inet curl -sN --max-time 180 --cacert "$dir/keys/ca.crt" -H "Authorization: Bearer $(cat "$(key first bench-1)")" -H "content-type: application/json" \
+  -d "{\"model\":\"${models[0]}\",\"stream\":true,\"max_tokens\":$stream_tokens,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" \
+  "https://$EDGE_PUBLIC/v1/chat/completions" >"$run/edit-stream.txt" 2>&1 &
+edit_stream=$!
+sleep 2
 provision edited first || exit 1
+wait "$edit_stream" || true
+# stream_whole FILE TOKENS: every token of the stand-in's stream, then [DONE].
+stream_whole() { [[ $(grep -o '"content":"t[0-9]*"' "$1" | wc -l) == "$2" ]] && tail -c 20 "$1" | grep -q 'data: \[DONE\]'; }
+check "a stream in flight while the edit ran (llama-swap restarted for its new config) completes whole: $stream_tokens tokens, then [DONE]" \
+  stream_whole "$run/edit-stream.txt" "$stream_tokens"
+stream_whole "$run/edit-stream.txt" "$stream_tokens" || { head -c 300 "$run/edit-stream.txt"; echo " … $(tail -c 300 "$run/edit-stream.txt")"; } | sed 's/^/     /'
+check "$GPU's llama-swap step restarted it for the new config" grep -q "wrote /etc/infernus/llama-swap/config.yaml" "$dir/logs/edited-$GPU-"*-llama-swap.sh.log
 check "$EDIT_CLIENT is a peer of the hub" ssh_to "$EDGE" sudo -n wg show wg0 allowed-ips '|' grep -q "$(sed -n 's/^Address = \([0-9.]*\).*/\1/p' "$dir/edited/clients/$EDIT_CLIENT.conf")/32"
 check "the rotated $ROTATED_KEY key is let in (200)" until_ok 10 equals 200 api "$(key edited "$ROTATED_KEY")" /models
 check "the old $ROTATED_KEY key is refused (401)" equals 401 api "$(key first "$ROTATED_KEY")" /models
@@ -407,6 +446,7 @@ echo "== figures (this machine; both machines share its cores)"
 echo "bare to provisioned (the steps' time on each): $EDGE $(ms "$bare_edge"), $GPU $(ms "$bare_gpu"); the whole first up, one step at a time: $(ms "$first_up")"
 echo "converge re-run of every step (with snapshots before and after each): $(ms "$converge_seconds")"
 echo "power-on to the first completion through the gateway: $(ms "${power_on:-0}")"
+echo "a swap through the gateway (the stand-in's sleep and wake: $SWAP_SIMULATED_MS ms): p50 $(figure swapP50Ms) ms, p99 $(figure swapP99Ms) ms; a request without a swap $(figure noSwapMs) ms; the mechanism's own cost (infernus-vllm, llama-swap's health polling, nvidia-smi): p50 $(figure mechanismP50Ms) ms, p99 $(figure mechanismP99Ms) ms"
 echo "slowest steps of the first up: $(printf '%s\n' "${first_steps[@]}" | sort -k2 -n -r | head -3 | awk '{ printf "%s %.1f s; ", $1, $2 / 1000 }')"
 echo "$failures failed"
 exit $((failures > 0))

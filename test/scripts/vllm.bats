@@ -5,6 +5,7 @@
 # POST /collective_rpc {"method": …}; /health 200 while it runs, asleep or not; /metrics with
 # vllm:num_requests_running and vllm:num_requests_waiting).
 # shellcheck disable=SC2016 # stub bodies are single-quoted: they expand when the stub runs
+# shellcheck disable=SC2030,SC2031 # pid is each test's own: bats runs a test and its teardown in one process
 
 setup() {
   load stubs
@@ -31,7 +32,7 @@ case "$method ${url#http://127.0.0.1:5801}" in
   "GET /is_sleeping") [[ -e $VLLM/asleep ]] && echo "{\"is_sleeping\": true}" || echo "{\"is_sleeping\": false}" ;;
   "GET /metrics") echo "vllm:num_requests_running{engine=\"0\",model_name=\"m\"} $(cat "$VLLM/running")"; echo "vllm:num_requests_waiting{engine=\"0\",model_name=\"m\"} 0" ;;
   "POST /sleep?level="*) touch "$VLLM/asleep" ;;
-  "POST /wake_up"*) [[ ! -e $VLLM/wake-fails ]] || exit 22; [[ $url == *kv_cache || $url != *tags* ]] && rm -f "$VLLM/asleep"; true ;;
+  "POST /wake_up"*) [[ ! -e $VLLM/wake-fails ]] || exit 22; [[ ! -e $VLLM/slow-wake ]] || sleep 1.5; [[ $url == *kv_cache || $url != *tags* ]] && rm -f "$VLLM/asleep"; true ;;
   "POST /collective_rpc") echo "{\"results\": [null]}" ;;
   *) exit 22 ;;
 esac'
@@ -85,6 +86,38 @@ teardown() {
   grep -q "m: asleep at level 1" "$BATS_TEST_TMPDIR/log"
 }
 
+@test "a stop to its process group while it wakes (llama-swap's signal) lets the wake finish, then it sleeps" {
+  touch "$VLLM/active" "$VLLM/asleep" "$VLLM/slow-wake"
+  # As llama-swap starts it: the leader of a process group of its own.
+  setsid bash "$wrapper" serve m 2>"$BATS_TEST_TMPDIR/log" &
+  pid=$!
+  sleep 0.5
+  kill -TERM -- "-$pid"
+  status=0
+  wait "$pid" || status=$?
+  [ "$status" -eq 0 ]
+  grep -q "m: woke from level 1" "$BATS_TEST_TMPDIR/log"
+  grep -q "m: asleep at level 1" "$BATS_TEST_TMPDIR/log"
+  not_called "systemctl stop"
+  [ -e "$VLLM/active" ] && [ -e "$VLLM/asleep" ]
+}
+
+@test "a serve killed outright (llama-swap's SIGKILL after its timeout) still puts its model to sleep" {
+  setsid bash "$wrapper" serve m 2>"$BATS_TEST_TMPDIR/log" &
+  pid=$!
+  for _ in $(seq 100); do
+    grep -q "serving on" "$BATS_TEST_TMPDIR/log" && break
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid"
+  for _ in $(seq 50); do
+    grep -q "m: asleep at level 1" "$BATS_TEST_TMPDIR/log" && break
+    sleep 0.1
+  done
+  grep -q "m: asleep at level 1" "$BATS_TEST_TMPDIR/log"
+  [ -e "$VLLM/active" ] && [ -e "$VLLM/asleep" ]
+}
+
 @test "a sleeping model wakes instead of starting" {
   touch "$VLLM/active" "$VLLM/asleep"
   serve_until_serving
@@ -128,6 +161,15 @@ teardown() {
   run bash "$wrapper" serve m
   [ "$status" -eq 1 ]
   [[ $output == *"m: GPU 0 has 20000 MiB free after 1s, m needs 72000 MiB: another process holds the card (nvidia-smi lists it)"* ]]
+  not_called "systemctl start"
+}
+
+@test "a card nvidia-smi cannot read is not taken as free" {
+  settings 1 1
+  stub nvidia-smi 'echo "NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver" >&2; exit 9'
+  run bash "$wrapper" serve m
+  [ "$status" -eq 1 ]
+  [[ $output == *"m: nvidia-smi did not report GPU 0's free memory for 1s: not started (run nvidia-smi on the server)"* ]]
   not_called "systemctl start"
 }
 

@@ -1,7 +1,12 @@
 /** The pure parts of the booted-machine lab's preparation: the feed order and the file patch. */
 import { describe, expect, it } from "vitest";
 import { composeStdin } from "../../../components/host/stdin";
-import { feedOrder, replaceFile } from "./prepare";
+import * as path from "node:path";
+import { estateInput, parseEstateConfig } from "../../../components/config/load";
+import { stackConfig } from "../../../render/stackFile";
+import { edit, feedOrder, replaceFile, swapPair } from "./prepare";
+
+type Json = Record<string, unknown>;
 
 const step = (host: string, order: number, name: string, after?: string[]) => ({ host, order, step: name, trigger: `${host}-${order}`, ...(after ? { after } : {}) });
 
@@ -23,5 +28,16 @@ describe("the lab's feed of the rendered steps", () => {
     const stdin = composeStdin({ host: "h", step: "s", params: {}, files, script: "true\n" });
     expect(replaceFile(stdin, "/etc/a.conf", "new\n")).toBe(composeStdin({ host: "h", step: "s", params: {}, files: [{ ...files[0], content: "new\n" }, files[1]], script: "true\n" }));
     expect(() => replaceFile(stdin, "/etc/c.conf", "x")).toThrow("no file /etc/c.conf in this step");
+  });
+});
+
+describe("the swap lab's pair", () => {
+  const server = (models: unknown[]) => parseEstateConfig(estateInput(edit(stackConfig("lab", path.join(__dirname, "..")), "servers", (servers) => void ((servers as unknown as Json[])[0].models = models)))).servers[0];
+  it("takes two models no resident set holds together, with the stand-in's sleep and wake as the simulated time", () => {
+    expect(swapPair(server(["gpt-oss-120b", { name: "qwen3-coder-30b", maxModelLen: 131072 }, "qwen3-embedding-8b"]))).toEqual({ SWAP_MODELS: "gpt-oss-120b qwen3-coder-30b", SWAP_SIMULATED_MS: "600" });
+  });
+
+  it("refuses a server whose models all fit together", () => {
+    expect(() => swapPair(server(["qwen3-embedding-8b"]))).toThrow("every model fits beside every other");
   });
 });

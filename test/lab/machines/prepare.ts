@@ -11,10 +11,13 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { estateInput, parseEstateConfig } from "../../../components/config/load";
+import type { EstateConfig } from "../../../components/config/schema";
+import { servingPlan } from "../../../components/serving/plan";
 import { STEP_COMMAND } from "../../../components/host/remoteHost";
 import { fileBlock } from "../../../components/host/stdin";
 import { renderStack, writeTree } from "../../../render/render";
 import { stackConfig } from "../../../render/stackFile";
+import { STAND_IN_MS } from "../../serving/standInVllm";
 import { dummyUps } from "../nut";
 
 export const MACHINES_SCRIPT = path.join(__dirname, "..", "machines.sh");
@@ -47,7 +50,7 @@ export const WRONG_ADMIN = "198.51.100.7/32";
 type Config = Record<string, string>;
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- the stack file's sections, edited in place
 
-function edit(config: Config, key: string, change: (value: Json) => unknown): Config {
+export function edit(config: Config, key: string, change: (value: Json) => unknown): Config {
   const value = JSON.parse(config[`infernus:${key}`]) as Json;
   return { ...config, [`infernus:${key}`]: JSON.stringify(change(value) ?? value) };
 }
@@ -101,6 +104,17 @@ export function feedOrder(steps: readonly PlanStep[]): PlanStep[] {
     pending.splice(pending.indexOf(next), 1);
   }
   return order;
+}
+
+/** Two models of the server that no resident set holds together, and the stand-in's simulated time for a swap between them. */
+export function swapPair(server: EstateConfig["servers"][number]): { SWAP_MODELS: string; SWAP_SIMULATED_MS: string } {
+  const plan = servingPlan(server, "servers[0]");
+  const names = plan.models.map((m) => m.name);
+  const pair = names.flatMap((a, i) => names.slice(i + 1).map((b) => [a, b])).find(([a, b]) => !plan.sets.some((set) => set.includes(a) && set.includes(b)));
+  if (!pair) throw new Error(`${server.name}: every model fits beside every other; the swap lab needs two that do not`);
+  // The one put to sleep, then the one woken, at their levels.
+  const simulated = pair.map((m) => STAND_IN_MS.SLEEP + STAND_IN_MS.WAKE + (plan.memory.levels[m] === 2 ? STAND_IN_MS.RELOAD : 0));
+  return { SWAP_MODELS: pair.join(" "), SWAP_SIMULATED_MS: String(Math.round((simulated[0] + simulated[1]) / 2)) };
 }
 
 const stepFile = (s: PlanStep) => `${String(s.order).padStart(2, "0")}-${s.step}.sh`;
@@ -173,6 +187,7 @@ export async function prepareMachines(): Promise<string> {
     UPS: gpu1.ups!.name,
     UPS_DEVICE,
     MODELS: gpu1.models.map((m) => m.name).join(" "),
+    ...swapPair(gpu1),
     EDIT_CLIENT: EDITS.client,
     ROTATED_KEY: EDITS.rotatedKey,
     EDIT_MODEL: EDITS.model,

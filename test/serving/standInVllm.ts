@@ -1,0 +1,190 @@
+/**
+ * A stand-in `vllm serve` for the labs: it takes vLLM's own command line and holds "the card", a
+ * folder of claims (MiB per model) that the lab's nvidia-smi sums. What it mirrors, from vLLM's
+ * source (upstream main, August 2026):
+ * - the start refuses when the card has less free than --gpu-memory-utilization of it
+ *   (v1/worker/utils.py: "Free memory on device … is less than desired GPU memory utilization"),
+ *   and aborts when another process frees memory while it profiles (v1/worker/gpu_worker.py:
+ *   "Error in memory profiling"); both are also written to the card's violations file;
+ * - it listens only once loaded; /health is 200 while it runs, asleep or not (instrumentator/health.py);
+ * - with VLLM_SERVER_DEV_MODE=1 and --enable-sleep-mode: POST /sleep?level=1|2, POST /wake_up
+ *   [?tags=weights|kv_cache], GET /is_sleeping, POST /collective_rpc {"method": "reload_weights"}
+ *   (entrypoints/serve/dev/sleep/api_router.py, dev/rpc/api_router.py); without them those paths 404;
+ * - a request that arrives while it sleeps waits until it is fully awake (v1/engine/core.py:
+ *   pause queues new requests; the scheduler resumes only when nothing sleeps);
+ * - /metrics has vllm:num_requests_running and vllm:num_requests_waiting (v1/metrics/loggers.py).
+ * Its times are simulated (STAND_IN_MS).
+ *   usage: standInVllm.ts serve DIR --served-model-name NAME --host H --port P --gpu-memory-utilization U …
+ */
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+
+/** What CUDA shows of a 96 GiB RTX PRO 6000 Blackwell (facts.md). */
+export const CARD_MIB = 97887;
+/** What a sleeping process keeps on the card: its CUDA context. */
+export const ASLEEP_MIB = 512;
+/** Its simulated times, unless INFERNUS_LAB_<NAME>_MS says otherwise. */
+export const STAND_IN_MS = { LOAD: 2000, SLEEP: 300, WAKE: 300, RELOAD: 1000, CHUNK: 50 } as const;
+const card = process.env.INFERNUS_LAB_CARD ?? "/dev/shm/infernus-lab-card";
+const ms = (name: keyof typeof STAND_IN_MS) => Number(process.env[`INFERNUS_LAB_${name}_MS`] ?? STAND_IN_MS[name]);
+const pause = (duration: number) => new Promise((done) => setTimeout(done, duration));
+
+/** MiB the card's claims add up to, but this model's. */
+export function heldByOthers(dir: string, self: string): number {
+  mkdirSync(dir, { recursive: true });
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".mib") && f !== `${self}.mib`)
+    .reduce((sum, f) => sum + Number(readFileSync(path.join(dir, f), "utf8") || 0), 0);
+}
+
+function option(args: readonly string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function serve(args: readonly string[]): Promise<void> {
+  const name = option(args, "--served-model-name") ?? "model";
+  const host = option(args, "--host") ?? "127.0.0.1";
+  const port = Number(option(args, "--port") ?? 8000);
+  const share = Number(option(args, "--gpu-memory-utilization") ?? 0.9);
+  const sleepMode = args.includes("--enable-sleep-mode");
+  const dev = process.env.VLLM_SERVER_DEV_MODE === "1";
+  const claim = path.join(card, `${name}.mib`);
+  const violation = (message: string) => {
+    appendFileSync(path.join(card, "violations"), `${new Date().toISOString()} ${name}: ${message}\n`);
+    console.error(message);
+    process.exit(1);
+  };
+  const hold = (mib: number) => {
+    if (mib > ASLEEP_MIB && heldByOthers(card, name) + mib > CARD_MIB) violation(`the card is over-committed: ${heldByOthers(card, name)} MiB held by others, ${mib} MiB by ${name}`);
+    writeFileSync(claim, String(mib));
+  };
+  const wanted = Math.ceil(share * CARD_MIB);
+
+  const free = CARD_MIB - heldByOthers(card, name);
+  if (free < wanted) violation(`ValueError: Free memory on device (${free} MiB) on startup is less than desired GPU memory utilization (${share}, ${wanted} MiB)`);
+  const before = heldByOthers(card, name);
+  hold(wanted);
+  await pause(ms("LOAD"));
+  if (heldByOthers(card, name) < before) violation("AssertionError: Error in memory profiling. This happens when other processes sharing the same container release GPU memory while vLLM is profiling during initialization");
+
+  let level = 0; // 0 awake, else the level it sleeps at
+  let weightsBack = false;
+  let running = 0;
+  let waiting = 0;
+  const awake: (() => void)[] = [];
+  const whenAwake = () => (level === 0 ? Promise.resolve() : new Promise<void>((done) => awake.push(done)));
+  const wake = () => {
+    level = 0;
+    hold(wanted);
+    awake.splice(0).forEach((done) => done());
+  };
+
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", async () => {
+      const url = new URL(req.url ?? "/", "http://x");
+      const json = (status: number, payload: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(payload === undefined ? "" : JSON.stringify(payload));
+      };
+      const route = `${req.method} ${url.pathname}`;
+      if (route === "GET /health") return json(200, undefined);
+      if (route === "GET /metrics") {
+        res.writeHead(200, { "content-type": "text/plain" });
+        return res.end(`vllm:num_requests_running{engine="0",model_name="${name}"} ${running}.0\nvllm:num_requests_waiting{engine="0",model_name="${name}"} ${waiting}.0\n`);
+      }
+      if (route === "GET /v1/models") return json(200, { object: "list", data: [{ id: name, object: "model" }] });
+      const devRoute = ["POST /sleep", "POST /wake_up", "GET /is_sleeping", "POST /collective_rpc"].includes(route);
+      if (devRoute && !(dev && sleepMode)) return json(404, { detail: "Not Found" });
+      if (route === "GET /is_sleeping") return json(200, { is_sleeping: level !== 0 });
+      if (route === "POST /sleep") {
+        if (running > 0) console.error(`${name}: put to sleep with ${running} requests running (aborted)`);
+        await pause(ms("SLEEP"));
+        level = Number(url.searchParams.get("level") ?? 1);
+        weightsBack = false;
+        writeFileSync(claim, String(ASLEEP_MIB));
+        return json(200, undefined);
+      }
+      if (route === "POST /wake_up") {
+        const tags = url.searchParams.getAll("tags");
+        if (level === 0) return json(200, undefined);
+        if (tags.length === 0 || tags.includes("weights")) {
+          await pause(ms("WAKE"));
+          weightsBack = true;
+        }
+        // Level 2 dropped the weights: only a reload makes them real; level 1 restores them.
+        if (tags.length === 0 || tags.includes("kv_cache")) {
+          if (level === 2 && !weightsBack) return json(500, { error: "weights were discarded: reload_weights first" });
+          wake();
+        }
+        return json(200, undefined);
+      }
+      if (route === "POST /collective_rpc") {
+        const method = (JSON.parse(body || "{}") as { method?: string }).method;
+        if (!method) return json(400, { error: "Missing 'method' in request body" });
+        if (method === "reload_weights") await pause(ms("RELOAD"));
+        return json(200, { results: [null] });
+      }
+      if (req.method === "POST" && url.pathname.startsWith("/v1/")) {
+        const request = JSON.parse(body || "{}") as { stream?: boolean; max_tokens?: number };
+        // A client that goes away aborts its request, queued or running (vLLM's API server does so on disconnect).
+        let gone = false;
+        const left = new Promise<"gone">((done) =>
+          res.on("close", () => {
+            if (res.writableFinished) return;
+            gone = true;
+            done("gone");
+          }),
+        );
+        waiting++;
+        const outcome = await Promise.race([whenAwake().then(() => "awake" as const), left]);
+        waiting--;
+        if (outcome === "gone") return;
+        running++;
+        let counted = true;
+        const done = () => {
+          if (counted) running--;
+          counted = false;
+        };
+        res.on("close", done);
+        if (url.pathname === "/v1/embeddings") {
+          done();
+          return json(200, { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: name });
+        }
+        const chunks = request.max_tokens ?? 4;
+        if (!request.stream) {
+          await pause(chunks * 20);
+          done();
+          return json(200, { id: "x", object: "chat.completion", model: name, choices: [{ index: 0, message: { role: "assistant", content: "ok" } }] });
+        }
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        for (let i = 0; i < chunks && !gone; i++) {
+          res.write(`data: ${JSON.stringify({ model: name, choices: [{ delta: { content: `t${i}` } }] })}\n\n`);
+          await pause(ms("CHUNK"));
+        }
+        done();
+        return res.end("data: [DONE]\n\n");
+      }
+      json(404, { detail: "Not Found" });
+    });
+  });
+  const release = () => {
+    rmSync(claim, { force: true });
+    process.exit(0);
+  };
+  process.on("SIGTERM", release);
+  process.on("SIGINT", release);
+  server.listen(port, host);
+}
+
+if (require.main === module) {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === "serve") void serve(rest);
+  else {
+    console.error("vllm (lab stand-in): usage: vllm serve DIR --served-model-name NAME …");
+    process.exit(2);
+  }
+}
