@@ -2,14 +2,17 @@
 # Installs nginx as the API gateway with the configuration in /etc/nginx/conf.d/infernus-gateway.conf.
 # With ACME_DOMAIN set, Let's Encrypt issues the certificate (certbot's timer renews it); without,
 # the private CA's certificate is already in place. A configuration nginx rejects is never loaded.
-# The gateway's sysctls (TCP gives up on a silent tunnel in seconds) are applied first.
+# The gateway's sysctls (TCP gives up on a silent tunnel in seconds) are applied first. nginx.conf
+# and the unit's open-file limit are the step's own: a new limit restarts nginx (a reload would keep
+# the master's old one), anything else reloads it and no stream is cut.
 #   usage: sudo CERTIFICATE=/etc/infernus/tls/gateway.crt CERTIFICATE_KEY=/etc/infernus/tls/gateway.key \
 #            AUDIT_LOG=/var/log/infernus/gateway-audit.log SYSCTL=/etc/sysctl.d/60-infernus-gateway.conf \
+#            UNIT_LIMITS=/etc/systemd/system/nginx.service.d/infernus-limits.conf \
 #            [ACME_DOMAIN=… ACME_EMAIL=… ACME_WEBROOT=…] ./nginx.sh
 set -Eeuo pipefail
 # shellcheck source=assets/lib.sh
 [[ -v INFERNUS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-: "${CERTIFICATE:?} ${CERTIFICATE_KEY:?} ${AUDIT_LOG:?} ${SYSCTL:?}"
+: "${CERTIFICATE:?} ${CERTIFICATE_KEY:?} ${AUDIT_LOG:?} ${SYSCTL:?} ${UNIT_LIMITS:?}"
 ACME_DOMAIN=${ACME_DOMAIN:-}
 need_root
 
@@ -20,13 +23,24 @@ sysctl -q -p "$INFERNUS_ROOT$SYSCTL"
 rm -f "$INFERNUS_ROOT/etc/nginx/sites-enabled/default"
 mkdir -p "$INFERNUS_ROOT$(dirname "$AUDIT_LOG")"
 
+restart_needed=0
+if changed "$UNIT_LIMITS"; then
+  systemctl daemon-reload
+  restart_needed=1
+fi
+
 reload_nginx() {
   local check
   if ! check=$(nginx -t 2>&1); then
     refuse "nginx rejected the gateway configuration, so the running one stays: ${check//$'\n'/ }"
   fi
   systemctl enable --quiet nginx
-  systemctl reload-or-restart nginx
+  if ((restart_needed)); then
+    systemctl restart nginx
+    restart_needed=0
+  else
+    systemctl reload-or-restart nginx
+  fi
 }
 
 if [[ -n $ACME_DOMAIN ]]; then

@@ -334,6 +334,8 @@ export const gatewaySchema = strictObject({
   maxRequestMiB: z.number().int().min(1).max(1024).default(32),
   /** How long a generation may run; streams stay open this long. */
   generationTimeoutSeconds: z.number().int().min(60).max(86400).default(3600),
+  /** Requests (streams) the gateway holds open at once: nginx's connections and open files follow from it. */
+  maxStreams: z.number().int().min(64).max(100000).default(2000),
 });
 
 export const servingSchema = strictObject({

@@ -8,7 +8,7 @@ import * as tls from "@pulumi/tls";
 import type { ApiKeyConfig, GatewayConfig } from "../config/schema";
 import type { RemoteHost, Step, StepFile } from "../host/remoteHost";
 import { parseIpv4 } from "../network/ip";
-import { GATEWAY_PATHS, renderApiKeyMap, renderAuditLogrotate, renderGatewayConfig, renderGatewaySysctl, renderUpstreamAuth } from "./nginx";
+import { GATEWAY_PATHS, renderApiKeyMap, renderAuditLogrotate, renderGatewayConfig, renderGatewaySysctl, renderNginxMain, renderNginxUnitLimits, renderUpstreamAuth } from "./nginx";
 
 export interface GatewayArgs {
   readonly gateway: GatewayConfig;
@@ -62,11 +62,13 @@ export class Gateway extends pulumi.ComponentResource {
     const config = renderGatewayConfig({ gateway: args.gateway, apiKeys: args.apiKeys, upstreams: args.upstreams, acmeDomain: args.acme?.domain });
 
     this.files = [
+      { path: GATEWAY_PATHS.main, mode: "0644", content: renderNginxMain(args.gateway) },
+      { path: GATEWAY_PATHS.unitLimits, mode: "0644", content: renderNginxUnitLimits(args.gateway) },
       { path: GATEWAY_PATHS.config, mode: "0644", content: config },
       { path: GATEWAY_PATHS.keys, mode: "0600", content: keyMap },
       { path: GATEWAY_PATHS.upstreamAuth, mode: "0600", content: pulumi.secret(args.upstreamKey.apply(renderUpstreamAuth)) },
       { path: GATEWAY_PATHS.logrotate, mode: "0644", content: renderAuditLogrotate() },
-      { path: GATEWAY_PATHS.sysctl, mode: "0644", content: renderGatewaySysctl() },
+      { path: GATEWAY_PATHS.sysctl, mode: "0644", content: renderGatewaySysctl(args.gateway) },
     ];
     if (!args.acme) {
       const ca = this.privateCa(name, args);
@@ -134,6 +136,7 @@ export class Gateway extends pulumi.ComponentResource {
         ACME_WEBROOT: GATEWAY_PATHS.acmeWebroot,
         AUDIT_LOG: GATEWAY_PATHS.auditLog,
         SYSCTL: GATEWAY_PATHS.sysctl,
+        UNIT_LIMITS: GATEWAY_PATHS.unitLimits,
       },
       files: this.files,
     });

@@ -10,6 +10,8 @@ import { HEADER } from "../header";
 export const FORWARDED_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models"] as const;
 
 export const GATEWAY_PATHS = {
+  main: "/etc/nginx/nginx.conf",
+  unitLimits: "/etc/systemd/system/nginx.service.d/infernus-limits.conf",
   config: "/etc/nginx/conf.d/infernus-gateway.conf",
   keys: "/etc/nginx/infernus/api-keys.map",
   upstreamAuth: "/etc/nginx/infernus/upstream-auth.conf",
@@ -33,6 +35,83 @@ export interface GatewayView {
   readonly paths?: typeof GATEWAY_PATHS;
 }
 
+/**
+ * What the gateway holds at once, and the limits that follow. Each stream is two connections (the
+ * client's and the upstream's) and a connection is a file; nginx does not spread connections
+ * evenly over its workers, so each worker may take all of them. Idle upstream connections are kept
+ * for one in eight streams: a burst after a quiet spell does not pay a handshake over the tunnel
+ * for most requests, and llama-swap is not left holding thousands of idle sockets.
+ */
+export function gatewayLimits(gateway: GatewayConfig) {
+  const workerConnections = 2 * gateway.maxStreams + 256;
+  return {
+    workerConnections,
+    openFiles: 2 * workerConnections,
+    // Linux's default backlog for nginx is 511: a thousand clients connecting at once overflow it.
+    backlog: Math.max(511, gateway.maxStreams),
+    upstreamKeepalive: Math.min(1024, Math.max(16, Math.ceil(gateway.maxStreams / 8))),
+  };
+}
+
+/**
+ * TLS as Mozilla's intermediate profile has it (Server Side TLS guideline 5.7, ssl-config.mozilla.org):
+ * TLS 1.2 and 1.3, AEAD suites with forward secrecy only. Its DHE suites are left out: nginx uses
+ * none without ssl_dhparam, and the certificates here are ECDSA. Session tickets are off: their key
+ * never rotates while nginx runs, which would undo forward secrecy.
+ */
+const TLS_POLICY = [
+  "    ssl_protocols TLSv1.2 TLSv1.3;",
+  "    ssl_ecdh_curve X25519:prime256v1:secp384r1;",
+  "    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;",
+  "    ssl_prefer_server_ciphers off;",
+  "    ssl_session_timeout 1d;",
+  "    ssl_session_cache shared:infernus_tls:10m;",
+  "    ssl_session_tickets off;",
+];
+
+/** Two years, Mozilla's value. nginx drops a server's add_header in any block with its own, so each repeats it. */
+const HSTS = 'add_header Strict-Transport-Security "max-age=63072000" always;';
+
+/**
+ * The main nginx configuration, in place of the distribution's (its 768 connections per worker and
+ * 1,024 open files hold about 384 streams; its TLS line still allows 1.0 and 1.1). Workers: one per
+ * core. A reload lets old workers finish their streams, for at most a generation's time.
+ */
+export function renderNginxMain(gateway: GatewayConfig): string {
+  const limits = gatewayLimits(gateway);
+  return [
+    HEADER,
+    "user www-data;",
+    "worker_processes auto;",
+    `worker_rlimit_nofile ${limits.openFiles};`,
+    `worker_shutdown_timeout ${gateway.generationTimeoutSeconds}s;`,
+    "pid /run/nginx.pid;",
+    "error_log /var/log/nginx/error.log;",
+    "include /etc/nginx/modules-enabled/*.conf;",
+    "",
+    "events {",
+    `    worker_connections ${limits.workerConnections};`,
+    "}",
+    "",
+    "http {",
+    "    include /etc/nginx/mime.types;",
+    "    default_type application/octet-stream;",
+    "    server_tokens off;",
+    "    access_log /var/log/nginx/access.log;",
+    "    # The machine's TLS policy: the gateway's, and any other site's on a machine the user already had.",
+    ...TLS_POLICY,
+    "    include /etc/nginx/conf.d/*.conf;",
+    "    include /etc/nginx/sites-enabled/*;",
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** nginx's unit: the master's own open-file limit, as high as its workers'. */
+export function renderNginxUnitLimits(gateway: GatewayConfig): string {
+  return [HEADER, "[Service]", `LimitNOFILE=${gatewayLimits(gateway).openFiles}`, ""].join("\n");
+}
+
 function openAiError(message: string, type: string, code: string): string {
   // nginx single-quoted string: the JSON holds no single quote.
   return `'${JSON.stringify({ error: { message, type, param: null, code } })}'`;
@@ -46,6 +125,7 @@ export function renderGatewayConfig(view: GatewayView): string {
   const paths = view.paths ?? GATEWAY_PATHS;
   const { gateway, apiKeys } = view;
   const forwarded = FORWARDED_PATHS.map((p) => p.slice("/v1/".length)).join("|");
+  const limits = gatewayLimits(gateway);
   const lines = [
     HEADER,
     "",
@@ -78,7 +158,7 @@ export function renderGatewayConfig(view: GatewayView): string {
     ...(view.upstreams.length > 0
       ? view.upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=5s;`)
       : ["    # No model server is declared yet: every request gets the 503 below.", "    server 127.0.0.1:9 down;"]),
-    "    keepalive 16;",
+    `    keepalive ${limits.upstreamKeepalive};`,
     "}",
     "",
     ...(view.acmeDomain
@@ -96,14 +176,13 @@ export function renderGatewayConfig(view: GatewayView): string {
         ]
       : []),
     "server {",
-    `    listen ${gateway.port} ssl http2;`,
-    `    listen [::]:${gateway.port} ssl http2;`,
+    `    listen ${gateway.port} ssl http2 backlog=${limits.backlog};`,
+    `    listen [::]:${gateway.port} ssl http2 backlog=${limits.backlog};`,
     `    server_name ${view.acmeDomain ?? "_"};`,
     "    server_tokens off;",
     `    ssl_certificate ${paths.certificate};`,
     `    ssl_certificate_key ${paths.certificateKey};`,
-    "    ssl_protocols TLSv1.2 TLSv1.3;",
-    "    ssl_session_cache shared:infernus_tls:10m;",
+    `    ${HSTS}`,
     "",
     `    access_log ${paths.auditLog} infernus_audit;`,
     "    default_type application/json;",
@@ -122,6 +201,7 @@ export function renderGatewayConfig(view: GatewayView): string {
     `    location ~ ^/v1/(${forwarded})(/[^/]+)?$ {`,
     "        if ($infernus_client = \"\") {",
     '            add_header WWW-Authenticate "Bearer" always;',
+    `            ${HSTS}`,
     `            return 401 ${openAiError("Missing or unknown API key: send Authorization: Bearer <key>.", "invalid_request_error", "invalid_api_key")};`,
     "        }",
     "        proxy_pass http://infernus_models;",
@@ -154,11 +234,13 @@ export function renderGatewayConfig(view: GatewayView): string {
     "",
     "    location @rate_limited {",
     "        add_header Retry-After $infernus_retry_after always;",
+    `        ${HSTS}`,
     `        return 429 ${openAiError("Rate limit reached for this API key; retry after the Retry-After seconds.", "rate_limit_error", "rate_limit_exceeded")};`,
     "    }",
     "",
     "    location @unavailable {",
     "        add_header Retry-After 5 always;",
+    `        ${HSTS}`,
     `        return 503 ${openAiError("No model server is reachable right now; retry shortly.", "server_error", "backend_unavailable")};`,
     "    }",
     "}",
@@ -204,6 +286,15 @@ export function renderUpstreamAuth(key: string): string {
  * in flight ends, instead of hanging until the generation timeout. The lab (test/lab/estate.sh)
  * cuts the tunnel under the gateway to show it.
  */
-export function renderGatewaySysctl(): string {
-  return [HEADER, "net.ipv4.tcp_retries2 = 6", "net.ipv4.tcp_keepalive_time = 20", "net.ipv4.tcp_keepalive_intvl = 5", "net.ipv4.tcp_keepalive_probes = 3", ""].join("\n");
+export function renderGatewaySysctl(gateway: GatewayConfig): string {
+  return [
+    HEADER,
+    "net.ipv4.tcp_retries2 = 6",
+    "net.ipv4.tcp_keepalive_time = 20",
+    "net.ipv4.tcp_keepalive_intvl = 5",
+    "net.ipv4.tcp_keepalive_probes = 3",
+    // The kernel cuts a listen backlog to this.
+    `net.core.somaxconn = ${Math.max(4096, gatewayLimits(gateway).backlog)}`,
+    "",
+  ].join("\n");
 }

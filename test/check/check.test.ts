@@ -104,7 +104,7 @@ describe("infernus-check against stand-ins", () => {
   beforeAll(async () => {
     backend = await startBackend({ chunks: 1, cadenceMs: 10, models: MODELS });
     gateway = startGateway({
-      gateway: { port: 18448, upstreamPort: 0, maxRequestMiB: 1, generationTimeoutSeconds: 60 },
+      gateway: { port: 18448, upstreamPort: 0, maxRequestMiB: 1, generationTimeoutSeconds: 60, maxStreams: 2000 },
       apiKeys: [{ name: CHECK_KEY_NAME, requestsPerMinute: 600, burst: 50, rotation: 0 }],
       keys: { [CHECK_KEY_NAME]: KEY },
       upstreams: [`127.0.0.1:${backend.port}`],

@@ -1,4 +1,5 @@
 /** The edge's rendered files, each handed to the real tool that will read it. */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -82,6 +83,27 @@ describe.each([["home"], ["singapore"]])("the %s edge's files", (stack) => {
       tool("ip", ["netns", "del", ns]);
     }
     expect(readFileSync(edge("etc/nginx/conf.d/infernus-gateway.conf"), "utf8")).toContain("proxy_socket_keepalive on;");
+  });
+
+  it("has nginx's own limits: connections for its streams in each worker, open files for them in nginx.conf and in the unit (systemd-analyze verify, the real tool)", () => {
+    const main = readFileSync(edge("etc/nginx/nginx.conf"), "utf8");
+    const connections = Number(/^\s*worker_connections (\d+);$/m.exec(main)?.[1]);
+    const files = Number(/^worker_rlimit_nofile (\d+);$/m.exec(main)?.[1]);
+    // The default 2,000 streams, each a client's and an upstream's connection, in any one worker.
+    expect(connections).toBeGreaterThanOrEqual(2 * 2000);
+    expect(files).toBeGreaterThanOrEqual(connections);
+    expect(main).toMatch(/^worker_processes auto;$/m);
+    expect(main).not.toMatch(/TLSv1(\.1)? /);
+    const dropIn = readFileSync(edge("etc/systemd/system/nginx.service.d/infernus-limits.conf"), "utf8");
+    expect(dropIn).toMatch(new RegExp(`^LimitNOFILE=${files}$`, "m"));
+    // The drop-in beside a unit like the distribution's, where systemd looks for it.
+    const units = mkdtempSync(path.join(tmpdir(), "infernus-nginx-unit-"));
+    mkdirSync(path.join(units, "nginx.service.d"));
+    writeFileSync(path.join(units, "nginx.service"), "[Unit]\nDescription=nginx\n[Service]\nType=forking\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n");
+    writeFileSync(path.join(units, "nginx.service.d", "infernus-limits.conf"), dropIn);
+    const verify = spawnSync("systemd-analyze", ["verify", path.join(units, "nginx.service")], { encoding: "utf8", env: { ...process.env, SYSTEMD_UNIT_PATH: `${units}:` } });
+    expect(verify.stderr).toBe("");
+    expect(verify.status).toBe(0);
   });
 
   it("has an audit log rotation that logrotate -d (real tool) accepts", () => {

@@ -11,7 +11,7 @@ const apiKeys: ApiKeyConfig[] = [
   { name: "n8n", requestsPerMinute: 600, burst: 50, rotation: 0 },
   { name: "tight", requestsPerMinute: 30, burst: 2, rotation: 0 },
 ];
-const gatewayConfig = { port: 18443, upstreamPort: 0, maxRequestMiB: 1, generationTimeoutSeconds: 3600 };
+const gatewayConfig = { port: 18443, upstreamPort: 0, maxRequestMiB: 1, generationTimeoutSeconds: 3600, maxStreams: 2000 };
 const chat = { model: "stand-in", messages: [{ role: "user", content: "hi" }] };
 
 describe("the gateway on real nginx", () => {
@@ -95,6 +95,44 @@ describe("the gateway on real nginx", () => {
     expect(reply.chunkTimes.at(-1)! - reply.chunkTimes[0]).toBeGreaterThan(600);
   });
 
+  it("sends HSTS with every answer: 200, 401, 404 and 429 alike", async () => {
+    const replies = [
+      await request(gateway.port, "GET", "/v1/models", { key: keys.ide }),
+      await request(gateway.port, "GET", "/v1/models"),
+      await request(gateway.port, "GET", "/metrics", { key: keys.ide }),
+    ];
+    for (let i = 0; i < 4; i++) replies.push(await request(gateway.port, "GET", "/v1/models", { key: keys.tight }));
+    expect(replies.slice(0, 3).map((r) => r.status)).toEqual([200, 401, 404]);
+    expect(replies.at(-1)!.status).toBe(429);
+    for (const reply of replies) expect(reply.headers["strict-transport-security"], `status ${reply.status}`).toBe("max-age=63072000");
+  });
+
+  /** A TLS handshake with openssl s_client (the real tool), offering only what ARGS allow. */
+  const handshake = (...args: string[]) => {
+    const result = tool("openssl", ["s_client", "-connect", `127.0.0.1:${gateway.port}`, "-servername", "localhost", ...args], "", 15_000);
+    const agreed = /^New, (TLSv[\d.]+), Cipher is (\S+)$/m.exec(result.stdout);
+    return { ok: result.status === 0 && agreed !== null, protocol: agreed?.[1], cipher: agreed?.[2], out: result.stdout + result.stderr };
+  };
+
+  it("speaks TLS 1.2 and 1.3 with AEAD suites only, as Mozilla's intermediate profile (openssl s_client, the real tool)", () => {
+    expect(handshake("-tls1_3")).toMatchObject({ ok: true, protocol: "TLSv1.3" });
+    for (const aead of ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305"]) {
+      expect(handshake("-tls1_2", "-cipher", aead), aead).toMatchObject({ ok: true, protocol: "TLSv1.2", cipher: aead });
+    }
+    // The client offers the old protocols and CBC suites (security level 0): the server says no.
+    for (const old of ["-tls1", "-tls1_1"]) {
+      const refused = handshake(old, "-cipher", "ALL:@SECLEVEL=0");
+      expect(refused.ok, old).toBe(false);
+      // The server's alert, not the client declining to offer it.
+      expect(refused.out, old).toMatch(/alert protocol version/);
+    }
+    for (const cbc of ["ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384", "ECDHE-ECDSA-AES128-SHA256"]) {
+      const refused = handshake("-tls1_2", "-cipher", `${cbc}:@SECLEVEL=0`);
+      expect(refused.ok, cbc).toBe(false);
+      expect(refused.out, cbc).toMatch(/alert handshake failure/);
+    }
+  });
+
   it("writes an audit line per request with the user, never the key", async () => {
     await request(gateway.port, "GET", "/v1/models", { key: keys.n8n });
     const lines = readFileSync(gateway.paths.auditLog, "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -118,6 +156,7 @@ describe("the gateway with its model server down", () => {
       expect(reply.status).toBe(503);
       expect(reply.ms).toBeLessThan(1000);
       expect(reply.headers["retry-after"]).toBe("5");
+      expect(reply.headers["strict-transport-security"]).toBe("max-age=63072000");
       expect(JSON.parse(reply.body).error.code).toBe("backend_unavailable");
       const back = await startBackend({ chunks: 1, cadenceMs: 10, port });
       try {

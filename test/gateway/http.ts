@@ -13,14 +13,14 @@ export interface BackendRequest {
   readonly model?: string;
 }
 
-/** An OpenAI-compatible stand-in: /v1/models, embeddings, and chat completions that stream SSE at a set cadence. */
+/** An OpenAI-compatible stand-in: /v1/models, embeddings, and chat completions that stream SSE at a set cadence, `chunks` or max_tokens long. */
 export async function startBackend(options: { chunks: number; cadenceMs: number; port?: number; host?: string; models?: readonly string[] }) {
   const seen: BackendRequest[] = [];
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
-      const parsed = body ? (JSON.parse(body) as { model?: string; stream?: boolean }) : {};
+      const parsed = body ? (JSON.parse(body) as { model?: string; stream?: boolean; max_tokens?: number }) : {};
       seen.push({ path: req.url ?? "", client: req.headers["x-infernus-client"] as string | undefined, authorization: req.headers.authorization, model: parsed.model });
       if (req.url === "/v1/models") {
         res.writeHead(200, { "content-type": "application/json" });
@@ -38,9 +38,11 @@ export async function startBackend(options: { chunks: number; cadenceMs: number;
         return;
       }
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      // A model that writes until max_tokens when the request sets it (as vLLM stops there), else `chunks` tokens.
+      const tokens = parsed.max_tokens ?? options.chunks;
       let sent = 0;
       const timer = setInterval(() => {
-        if (sent === options.chunks) {
+        if (sent === tokens) {
           clearInterval(timer);
           res.end("data: [DONE]\n\n");
           return;
@@ -51,7 +53,8 @@ export async function startBackend(options: { chunks: number; cadenceMs: number;
       }, options.cadenceMs);
     });
   });
-  await new Promise<void>((done) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", done));
+  // vLLM serves through uvicorn, whose listen backlog is 2048 (uvicorn/config.py), not Node's 511.
+  await new Promise<void>((done) => server.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1", backlog: 2048 }, done));
   const port = (server.address() as AddressInfo).port;
   return { port, seen, stop: () => new Promise<void>((done) => server.close(() => done())) };
 }

@@ -20,6 +20,17 @@ mode=${2:-checks}
 source "$here/lab.bash"
 # shellcheck source=/dev/null
 source "$dir/lab.env"
+# A thousand streams are thousands of sockets in the lab's clients, stand-ins and nginx: each
+# stream is two in the stand-in llama-swap (4,096 for the checks' 1,000, twice that with `all`).
+files=$(ulimit -Hn)
+[[ $files != unlimited ]] || files=1048576
+ulimit -n "$files"
+needed=4096
+[[ $mode != all ]] || needed=8192
+((files >= needed)) || {
+  echo "estate.sh: open files are limited to $files; the streams need $needed (raise the hard limit: ulimit -Hn as root, or the session's LimitNOFILE)" >&2
+  exit 2
+}
 render=$dir/render
 run=$dir/run
 lab=ie$$
@@ -28,8 +39,9 @@ hosts=(inet edge router gpu lan roam)
 INTERNET=203.0.113.1 ROUTER_WAN=203.0.113.20 ROAM=203.0.113.30 ADMIN=${ADMIN_CIDR%/*}
 lan=${LAN_CIDR%/*}
 LAN_GW=${lan%.*}.1 LAN_CLIENT=${lan%.*}.60
-# The stand-in models stream 20 chunks, one every 20 ms.
-CHUNKS=20 CADENCE_MS=20
+# The stand-in models stream 20 chunks, one every 20 ms. The second holds the 1,000 streams: a token
+# every 250 ms each (4,000 tokens/s in all, ten times what one card gives that many) for 20 s.
+CHUNKS=20 CADENCE_MS=20 STREAMS_CADENCE_MS=250 STREAM_SECONDS=20
 keys=$render/hosts/edge/etc/nginx/infernus/api-keys.map
 tls=$render/hosts/edge/etc/infernus/tls
 swap_config=$render/hosts/$GPU/etc/infernus/llama-swap/config.yaml
@@ -106,7 +118,11 @@ exposes() {
 }
 
 serving() { on gpu "${node_ts[@]}" "$here/estate/serving.ts" "$@" >>"$run/gpu/serving.log" 2>&1 & }
-start_backend() { serving backend "$swap_config" "$1" "$CHUNKS" "$CADENCE_MS"; }
+start_backend() {
+  local cadence=$CADENCE_MS
+  [[ $1 != "${models[1]}" ]] || cadence=$STREAMS_CADENCE_MS
+  serving backend "$swap_config" "$1" "$CHUNKS" "$cadence"
+}
 stop_backend() { pkill -f "serving.ts backend $swap_config $1 " && until_ok 5 listens_not "127.0.0.1:${ports_of[$1]}"; }
 # listener PORT: the addresses gpu listens on at PORT; listens ADDRESS:PORT: whether it is one.
 listener() { on gpu ss -ltnH "sport = :$1" | awk '{ print $4 }'; }
@@ -153,11 +169,13 @@ relocate "$GPU" /etc/wireguard/wg0.conf | wg_up gpu
 wg_up roam <"$render/clients/$CLIENT.conf"
 check "the edge has a handshake with $GPU and $CLIENT" until_ok 10 equals 2 handshakes
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=infernus lab CA" \
+# As the estate makes them (components/gateway/gateway.ts): an ECDSA CA and a server certificate
+# for 397 days that names the addresses clients use.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=infernus lab CA" \
   -keyout "$run/ca.key" -out "$tls/ca.crt" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$EDGE_PUBLIC" \
   -keyout "$tls/gateway.key" -out "$run/gateway.csr" 2>/dev/null
-openssl x509 -req -in "$run/gateway.csr" -CA "$tls/ca.crt" -CAkey "$run/ca.key" -set_serial 1 -days 1 \
+openssl x509 -req -in "$run/gateway.csr" -CA "$tls/ca.crt" -CAkey "$run/ca.key" -set_serial 1 -days 397 \
   -extfile <(echo "subjectAltName=IP:$EDGE_PUBLIC,IP:$EDGE_TUNNEL") -out "$tls/gateway.crt" 2>/dev/null
 (
   umask 077
@@ -168,9 +186,9 @@ openssl x509 -req -in "$run/gateway.csr" -CA "$tls/ca.crt" -CAkey "$run/ca.key" 
   sed -n 's/.*"Bearer \(.*\)";$/"Bearer \1" upstream;/p' "$render/hosts/edge/etc/nginx/infernus/upstream-auth.conf" >"$run/upstream.map"
 )
 nginx_dir=$run/edge/nginx
-mkdir -p "$nginx_dir"
-relocate edge /etc/nginx/conf.d/infernus-gateway.conf >"$nginx_dir/gateway.conf"
-cat >"$nginx_dir/naive.conf" <<EOF
+mkdir -p "$nginx_dir/servers"
+relocate edge /etc/nginx/conf.d/infernus-gateway.conf >"$nginx_dir/servers/gateway.conf"
+cat >"$nginx_dir/servers/naive.conf" <<EOF
 # The benchmark's comparison: nginx's defaults (HTTP/1.0 upstream, buffered, no keepalive) in
 # front of the same upstream, with the same certificate and upstream key.
 server {
@@ -183,21 +201,8 @@ server {
     }
 }
 EOF
-cat >"$nginx_dir/nginx.conf" <<EOF
-pid $nginx_dir/nginx.pid;
-error_log $nginx_dir/error.log warn;
-worker_processes 2;
-events { worker_connections 4096; }
-http {
-    client_body_temp_path $nginx_dir/body;
-    proxy_temp_path $nginx_dir/proxy;
-    fastcgi_temp_path $nginx_dir/fastcgi;
-    uwsgi_temp_path $nginx_dir/uwsgi;
-    scgi_temp_path $nginx_dir/scgi;
-    include $nginx_dir/gateway.conf;
-    include $nginx_dir/naive.conf;
-}
-EOF
+# The edge's nginx.conf as deployed (its workers, connections and open files), paths moved here.
+cp "$dir/edge-nginx.conf" "$nginx_dir/nginx.conf"
 edge_nginx() { on edge nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" "$@"; }
 check "nginx -t accepts the rendered gateway" edge_nginx -t
 edge_nginx
@@ -229,6 +234,32 @@ check "internet: a streamed completion through the edge arrives whole, chunk by 
 check "$CLIENT over WireGuard: the API at the edge's tunnel address (200)" is 200 roam "https://$EDGE_TUNNEL/v1/models" bench-1
 check "LAN client: the API through the edge's public address (200)" is 200 lan "$api/models" bench-1
 check "$CLIENT over WireGuard: $GPU's models need llama-swap's key (401)" is 401 roam "http://$upstream/v1/models" bench-1
+
+echo "== TLS (testssl.sh from the internet, trusting the estate's CA as its clients do)"
+on inet testssl --quiet --color 0 --warnings off --connect-timeout 5 --openssl-timeout 10 --add-ca "$tls/ca.crt" \
+  --jsonfile "$run/testssl.json" -p -s -h -S -U "https://$EDGE_PUBLIC/" >"$run/testssl.txt" 2>&1 || true
+# finding ID: what testssl.sh found for ID.
+finding() { jq -r --arg id "$1" '.[] | select(.id == $id) | .finding' "$run/testssl.json"; }
+# shellcheck disable=SC2016 # $old is jq's
+check "only TLS 1.2 and 1.3 are offered (SSLv2, SSLv3, TLS 1.0, 1.1: $(for p in SSLv2 SSLv3 TLS1 TLS1_1; do finding $p; done | sort -u | paste -sd/ -))" \
+  holds "$run/testssl.json" '[.[] | select(.id | test("^(SSLv2|SSLv3|TLS1|TLS1_1)$")) | .finding] as $old | ($old | length) == 4 and ($old | all(. == "not offered"))
+    and ([.[] | select(.id == "TLS1_2" or .id == "TLS1_3") | .finding] | length == 2 and all(startswith("offered")))'
+# shellcheck disable=SC2016 # $weak is jq's
+check "only AEAD suites: no NULL, anonymous, export, low, 3DES/IDEA or CBC suite ($(finding cipherlist_AVERAGE)), AEAD $(finding cipherlist_STRONG)" \
+  holds "$run/testssl.json" '[.[] | select(.id | test("^cipherlist_(NULL|aNULL|EXPORT|LOW|3DES_IDEA|AVERAGE)$")) | .finding] as $weak | ($weak | length) == 6 and ($weak | all(. == "not offered"))
+    and ([.[] | select(.id == "cipherlist_STRONG") | .finding] == ["offered"])'
+check "HSTS is sent: $(finding HSTS_time)" holds "$run/testssl.json" '[.[] | select(.id == "HSTS_time") | .severity] == ["OK"]'
+# What a private CA cannot have, each with its reason; anything else rated HIGH or CRITICAL fails.
+declare -A private_ca=(
+  [cert_revocation]="a private CA has no CRL or OCSP responder to publish; a certificate is withdrawn by the next pulumi up replacing it"
+)
+serious=$(jq -r '.[] | select(.severity == "HIGH" or .severity == "CRITICAL") | "\(.id): \(.finding)"' "$run/testssl.json")
+unexcused=$(while IFS= read -r line; do [[ -z $line || -v private_ca[${line%%:*}] ]] || echo "$line"; done <<<"$serious")
+check "no finding rated HIGH or CRITICAL but what a private CA cannot avoid (found: ${unexcused:-none})" test -z "$unexcused"
+while IFS= read -r line; do
+  [[ -z $line || ! -v private_ca[${line%%:*}] ]] || echo "info testssl.sh: $line (${private_ca[${line%%:*}]})"
+done <<<"$serious"
+if ! jq -e 'length > 20' "$run/testssl.json" >/dev/null 2>&1; then tail -20 "$run/testssl.txt" | sed 's/^/     /'; fi
 
 echo "== exposure (nmap, every TCP port; open or closed means the firewall let it through)"
 exposes "internet → edge" 443 inet "$EDGE_PUBLIC"
@@ -306,6 +337,22 @@ load() {
     holds "$run/load.json" '.requests > 0 and .statuses == {"200": .requests} and .errors == {} and .incomplete == 0'
 }
 load 32 5
+# streams COUNT: that many streams at once through the edge's nginx.conf as deployed (one worker
+# per core: 2 here, as on the default droplet), each STREAM_SECONDS long; the tally in streams-COUNT.json.
+# What nginx logged while they ran (anything but its notices) is printed when one failed.
+streams() {
+  local logged
+  logged=$(wc -l <"$nginx_dir/error.log")
+  drive inet "$api/chat/completions" "$keys" "$bench_keys" --model "${models[1]}" --stream --clients "$1" --count 1 \
+    --max-tokens $((STREAM_SECONDS * 1000 / STREAMS_CADENCE_MS)) >"$run/streams-$1.json"
+  if ! holds "$run/streams-$1.json" ".statuses == {\"200\": $1} and .errors == {}"; then
+    tail -n +$((logged + 1)) "$nginx_dir/error.log" | grep -v '\[notice\]' | sed -E 's/^[0-9/]+ [0-9:]+ \[[a-z]+\] [0-9#]+: \*[0-9]+ //' | cut -c1-200 | sort | uniq -c | sort -rn | head -5 | sed 's/^/     nginx: /'
+  fi
+}
+streams 1000
+check "1000 streams at once for ${STREAM_SECONDS} s through the edge and the tunnel: all whole, no error ($(summary "$run/streams-1000.json"))" \
+  holds "$run/streams-1000.json" '.requests == 1000 and .statuses == {"200": 1000} and .errors == {} and .incomplete == 0'
+echo "info 1000 streams: first chunk p50 / p99 $(jq -r '"\(.firstChunkMs.p50) / \(.firstChunkMs.p99)"' "$run/streams-1000.json") ms, each stream $(jq -r .latencyMs.p50 "$run/streams-1000.json") ms (p50)"
 zone=$(grep -o 'zone=infernus_ide:[^ ]* rate=[0-9]*r/m' "$render/hosts/edge/etc/nginx/conf.d/infernus-gateway.conf")
 rate=${zone##*rate=}
 rate=${rate%r/m}
@@ -318,6 +365,9 @@ check "ide's limit ($rate/min, burst $burst): $allowed of $(jq .requests "$run/r
 
 if [[ $mode == all ]]; then
   load 64 30
+  # Twice the streams: the figure, and what gives first on this machine.
+  streams 2000
+  echo "info 2000 streams at once: $(summary "$run/streams-2000.json"), first chunk p50 / p99 $(jq -r '"\(.firstChunkMs.p50) / \(.firstChunkMs.p99)"' "$run/streams-2000.json") ms"
   echo "== figures (one run, side by side; every namespace shares this machine's cores)"
   # The naive proxy's port is opened for the benchmark only.
   on edge nft add rule inet infernus input tcp dport 8443 accept

@@ -17,7 +17,7 @@ describe("the estate in a lab (namespaces, wireguard-go, nftables, nginx, NUT, n
   let dir = "";
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("passes every check: reach, exposure, faults, reload under load, load, per-key limits", async () => {
+  it("passes every check: reach, TLS (testssl.sh), exposure, faults, reload under load, load, 1,000 streams, per-key limits", async () => {
     dir = await prepareLab();
     const result = runLab(dir);
     console.log(result.stdout);

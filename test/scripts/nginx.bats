@@ -5,7 +5,7 @@
 setup() {
   load stubs
   setup_stubs
-  export CERTIFICATE=/etc/infernus/tls/gateway.crt CERTIFICATE_KEY=/etc/infernus/tls/gateway.key AUDIT_LOG=/var/log/infernus/gateway-audit.log ACME_WEBROOT=/var/www/infernus-acme SYSCTL=/etc/sysctl.d/60-infernus-gateway.conf
+  export CERTIFICATE=/etc/infernus/tls/gateway.crt CERTIFICATE_KEY=/etc/infernus/tls/gateway.key AUDIT_LOG=/var/log/infernus/gateway-audit.log ACME_WEBROOT=/var/www/infernus-acme SYSCTL=/etc/sysctl.d/60-infernus-gateway.conf UNIT_LIMITS=/etc/systemd/system/nginx.service.d/infernus-limits.conf
   stub dpkg-query 'echo "install ok installed"'
   stub apt-get
   stub systemctl
@@ -45,6 +45,23 @@ script=$BATS_TEST_DIRNAME/../../assets/gateway/nginx.sh
   checked=$(grep -n '^nginx -t' "$CALLS" | cut -d: -f1)
   started=$(grep -n '^systemctl reload-or-restart nginx' "$CALLS" | cut -d: -f1)
   ((installed < checked && checked < started))
+}
+
+@test "a new open-file limit for nginx's unit restarts it, after systemd reads the unit again; the same limit only reloads" {
+  run_step "$script" "$UNIT_LIMITS=[Service]
+LimitNOFILE=8704"
+  [ "$status" -eq 0 ]
+  daemon_reload=$(grep -n '^systemctl daemon-reload' "$CALLS" | cut -d: -f1)
+  restarted=$(grep -n '^systemctl restart nginx' "$CALLS" | cut -d: -f1)
+  ((daemon_reload < restarted))
+  not_called "reload-or-restart"
+  : >"$CALLS"
+  run_step "$script" "$UNIT_LIMITS=[Service]
+LimitNOFILE=8704"
+  [ "$status" -eq 0 ]
+  called "systemctl reload-or-restart nginx"
+  not_called "daemon-reload"
+  not_called "systemctl restart"
 }
 
 @test "keeps the running configuration when nginx rejects the new one" {

@@ -27,11 +27,6 @@ setup() {
   stub infernus-vllm
 }
 
-# As a step runs it: lib.sh, then install_file for each file given as PATH=CONTENT, then the script.
-run_step() {
-  run bash -c 'source "$1/../lib.sh"; shift; for file in "$@"; do install_file "${file%%=*}" 0644 < <(base64 <<<"${file#*=}"); done; source "$INFERNUS_ASSETS/llama-swap.sh"' _ "$assets" "$@"
-}
-
 @test "llama-swap is installed when its archive matches the pinned sha256, then restarted" {
   LLAMA_SWAP_SHA256=$RELEASE_SHA256 run bash "$assets/llama-swap.sh"
   [ "$status" -eq 0 ]
@@ -75,7 +70,7 @@ run_step() {
 @test "a step that writes a new config restarts llama-swap, running or not, once every model has drained and parked" {
   LLAMA_SWAP_SHA256=$RELEASE_SHA256 bash "$assets/llama-swap.sh"
   : >"$CALLS"
-  ACTIVE=1 LLAMA_SWAP_SHA256=$RELEASE_SHA256 INFERNUS_ASSETS=$assets run_step "$CONFIG=models: { a: {} }"
+  ACTIVE=1 LLAMA_SWAP_SHA256=$RELEASE_SHA256 run_step "$assets/llama-swap.sh" "$CONFIG=models: { a: {} }"
   [ "$status" -eq 0 ]
   # No stream is cut: every model's requests finish first, then each sleeps, then the restart.
   [ "$(grep -E '^(infernus-vllm|systemctl restart)' "$CALLS")" = "$(printf '%s\n' 'infernus-vllm drain a' 'infernus-vllm drain b' 'infernus-vllm park a' 'infernus-vllm park b' 'systemctl restart infernus-llama-swap.service')" ]
@@ -84,7 +79,7 @@ run_step() {
 @test "a model whose vLLM settings changed is stopped after its requests, and llama-swap is left running" {
   LLAMA_SWAP_SHA256=$RELEASE_SHA256 bash "$assets/llama-swap.sh"
   : >"$CALLS"
-  ACTIVE=1 LLAMA_SWAP_SHA256=$RELEASE_SHA256 INFERNUS_ASSETS=$assets run_step "$VLLM_DIR/b.args=--max-model-len"
+  ACTIVE=1 LLAMA_SWAP_SHA256=$RELEASE_SHA256 run_step "$assets/llama-swap.sh" "$VLLM_DIR/b.args=--max-model-len"
   [ "$status" -eq 0 ]
   called "infernus-vllm stop b"
   not_called "infernus-vllm stop a"

@@ -17,6 +17,14 @@ stub() {
   chmod +x "$STUBS/$name"
 }
 
+# run_step SCRIPT [PATH=CONTENT…]: SCRIPT as a step runs it: lib.sh, then install_file for each
+# file, then the script, which sees what was written (changed, restart_if).
+run_step() {
+  local script=$1
+  shift
+  run bash -c 'source "$1"; script=$2; shift 2; for file in "$@"; do install_file "${file%%=*}" 0644 < <(base64 <<<"${file#*=}"); done; source "$script"' _ "$BATS_TEST_DIRNAME/../../assets/lib.sh" "$script" "$@"
+}
+
 # put FILE CONTENT: writes a file under the scratch root.
 put() {
   mkdir -p "$(dirname "$INFERNUS_ROOT$1")"

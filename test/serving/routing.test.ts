@@ -31,7 +31,7 @@ describe("requests through the gateway to the rendered llama-swap models (stand-
     backends = Object.fromEntries(await Promise.all(models.map(async (m) => [m, await startBackend({ chunks: 2, cadenceMs: 20 })] as const)));
     swap = await startStandInSwap(config, backends);
     gateway = startGateway({
-      gateway: { port: 18447, upstreamPort: swap.port, maxRequestMiB: 1, generationTimeoutSeconds: 60 },
+      gateway: { port: 18447, upstreamPort: swap.port, maxRequestMiB: 1, generationTimeoutSeconds: 60, maxStreams: 2000 },
       apiKeys: [{ name: "ide", requestsPerMinute: 600, burst: 50, rotation: 0 }],
       keys: { ide: key },
       upstreams: [`127.0.0.1:${swap.port}`],
@@ -112,7 +112,7 @@ describe("two servers: each model reached through either server, a server down t
     const tunnelAddress = (server: string) => Object.values(configs).flatMap((c) => Object.entries(c.peers ?? {})).find(([name]) => name === server)![1].proxy;
     for (const server of ["gpu1", "gpu2"]) portOf[new URL(tunnelAddress(server)).hostname] = swaps[server].port;
     gateway = startGateway({
-      gateway: { port: 18449, upstreamPort: 0, maxRequestMiB: 1, generationTimeoutSeconds: 60 },
+      gateway: { port: 18449, upstreamPort: 0, maxRequestMiB: 1, generationTimeoutSeconds: 60, maxStreams: 2000 },
       apiKeys: [{ name: "ide", requestsPerMinute: 600, burst: 50, rotation: 0 }],
       keys: { ide: key },
       upstreams: [`127.0.0.1:${swaps.gpu1.port}`, `127.0.0.1:${swaps.gpu2.port}`],

@@ -6,6 +6,7 @@
  * (standInProcesses.ts), it first makes the model's upstream ready, swapping as llama-swap does,
  * and counts the request in flight until its answer ends.
  */
+import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { StandInProcesses } from "./standInProcesses";
@@ -66,6 +67,11 @@ export async function startStandInSwap(config: SwapConfig, backends: Record<stri
     });
   });
   const listen = options.listen ?? { host: "127.0.0.1", port: 0 };
-  await new Promise<void>((done) => server.listen(listen.port, listen.host, done));
+  // llama-swap is Go: net.Listen's backlog is the kernel's somaxconn (src/net/sock_linux.go,
+  // maxListenerBacklog), not Node's 511; and its http.Server sets no timeout (llama-swap.go in
+  // v250), so an idle kept connection stays open, where Node closes it after 5 s.
+  server.keepAliveTimeout = 0;
+  const backlog = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8").trim()) || 4096;
+  await new Promise<void>((done) => server.listen({ port: listen.port, host: listen.host, backlog }, done));
   return { port: (server.address() as AddressInfo).port, stop: () => new Promise<void>((done) => server.close(() => done())) };
 }

@@ -5,7 +5,7 @@
  * reset on a kept connection the server had closed is sent again once, as HTTP clients do (the
  * OpenAI SDKs retry connection errors), and counted under `retried`.
  *   usage: drive.ts URL --keys MAP --as NAME[,NAME…] [--ca FILE] [--model M] [--stream]
- *                       [--clients C] [--count N per client] [--seconds S]
+ *                       [--clients C] [--count N per client] [--seconds S] [--max-tokens T]
  * MAP is in the gateway's api-keys.map format; client i sends the key of the i-th name (cycling).
  */
 import { readFileSync } from "node:fs";
@@ -25,6 +25,7 @@ const { positionals, values } = parseArgs({
     clients: { type: "string", default: "1" },
     count: { type: "string" },
     seconds: { type: "string" },
+    "max-tokens": { type: "string" },
   },
 });
 
@@ -56,7 +57,8 @@ function percentile(sorted: readonly number[], p: number): number | null {
 async function client(index: number, base: URL, ca: Buffer | undefined, keys: readonly string[], deadline: number, tally: Tally): Promise<void> {
   const agent = base.protocol === "https:" ? new https.Agent({ keepAlive: true, maxSockets: 1, ca }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
   const target = { url: base.origin, ca, agent };
-  const body = { model: values.model, stream: values.stream, messages: [{ role: "user", content: "hi" }] };
+  const maxTokens = values["max-tokens"] ? { max_tokens: Number(values["max-tokens"]) } : {};
+  const body = { model: values.model, stream: values.stream, ...maxTokens, messages: [{ role: "user", content: "hi" }] };
   const count = values.count ? Number(values.count) : Infinity;
   const send = () => request(target, "POST", base.pathname, { key: keys[index % keys.length], body });
   for (let sent = 0; sent < count && performance.now() < deadline; sent++) {

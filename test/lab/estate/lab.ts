@@ -6,12 +6,13 @@
  * (test/lab/estate.test.ts, test/lab/machines.test.ts) run the checks.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { estateInput, parseEstateConfig } from "../../../components/config/load";
 import { renderStack, writeTree } from "../../../render/render";
 import { stackConfig } from "../../../render/stackFile";
+import { labMain } from "../../gateway/lab";
 import { MACHINES_SCRIPT, prepareMachines } from "../machines/prepare";
 import { dummyUps } from "../nut";
 
@@ -19,10 +20,14 @@ export const LAB_SCRIPT = path.join(__dirname, "..", "estate.sh");
 
 /**
  * Writes the lab stack's render into a new folder, with what estate.sh needs beside it: the UPS on
- * dummy-ups (ups.dev says "on line"), and lab.env, the addresses and names the config gives.
+ * dummy-ups (ups.dev says "on line"), lab.env, the addresses and names the config gives, and
+ * edge-nginx.conf, the edge's nginx.conf as deployed with its paths in the run's folder (estate.sh
+ * puts the servers it runs in run/edge/nginx/servers/).
  */
 export async function prepareLab(): Promise<string> {
   const dir = mkdtempSync(path.join(tmpdir(), "infernus-estate-"));
+  // nginx's workers (www-data) reach their temporary files below it.
+  chmodSync(dir, 0o711);
   const pulumiConfig = stackConfig("lab", path.join(__dirname, ".."));
   const config = parseEstateConfig(estateInput(pulumiConfig));
   const tree = await renderStack("lab", pulumiConfig);
@@ -33,6 +38,8 @@ export async function prepareLab(): Promise<string> {
   const upsConf = String(tree.files.get(`hosts/${gpu1.name}/etc/nut/ups.conf`));
   writeFileSync(path.join(dir, "render", "hosts", gpu1.name, "etc", "nut", "ups.conf"), dummyUps(upsConf, path.join(dir, "ups.dev")));
   writeFileSync(path.join(dir, "ups.dev"), "ups.status: OL\nbattery.charge: 100\n");
+  const nginxDir = path.join(dir, "run", "edge", "nginx");
+  writeFileSync(path.join(dir, "edge-nginx.conf"), labMain(String(tree.files.get("hosts/edge/etc/nginx/nginx.conf")), nginxDir, path.join(nginxDir, "servers", "*.conf")));
   const env = {
     EDGE_PUBLIC: config.edge.endpoint,
     ADMIN_CIDR: config.edge.adminCidrs[0],
