@@ -348,6 +348,7 @@ check "the converge check catches a step that appends to a file and restarts a s
 
 read -r swap_a swap_b <<<"$SWAP_MODELS"
 echo "== swaps: $swap_a and $swap_b are never resident together; the one swapped out sleeps in its process"
+swaps_since=$(date '+%Y-%m-%d %H:%M:%S')
 # The real llama-swap config, units, infernus-vllm and polkit on gpu1; llama-swap's process side and
 # vLLM are the stand-ins (test/serving/standInProcesses.ts, standInVllm.ts), the card is theirs.
 TS_NODE_PROJECT=$root/tsconfig.json on inet node -r "$root/node_modules/ts-node/register/transpile-only" "$here/machines/swaps.ts" \
@@ -363,10 +364,10 @@ check "no model started or woke without the card's room free, or while another f
 check "$GPU: both run in their own units (infernus-vllm@$swap_a, @$swap_b), one of them asleep" \
   equals 1 ssh_to "$GPU" "for p in \$(sed -n 's/^PORT=//p' /etc/infernus/vllm/$swap_a.conf /etc/infernus/vllm/$swap_b.conf); do curl -fsS http://127.0.0.1:\$p/is_sleeping; echo; done | grep -c true"
 echo "info swaps through the gateway: $swaps"
-# A failed swap in the driver's words, and gpu1's serving journal around it.
+# A failed swap in the driver's words, and gpu1's serving journal since the swaps began.
 if [[ -s $dir/logs/swaps.log ]] || ((failures > 0)); then
   sed 's/^/     /' "$dir/logs/swaps.log"
-  journalctl -D "$run/$GPU/root/var/log/journal" -u infernus-llama-swap -u 'infernus-vllm@*' --no-pager 2>&1 | tail -60 | sed 's/^/     /'
+  journalctl -D "$run/$GPU/root/var/log/journal" --since "$swaps_since" -o short-precise -u infernus-llama-swap -u 'infernus-vllm@*' --no-pager 2>&1 | sed 's/^/     /'
 fi
 
 echo "== an edited stack: client $EDIT_CLIENT added, key $ROTATED_KEY rotated, $EDIT_MODEL at $EDIT_MAX_MODEL_LEN tokens"

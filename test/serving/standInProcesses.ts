@@ -64,7 +64,7 @@ export class StandInProcesses {
   ensure(model: string): Promise<void> {
     if (this.running.get(model)?.ready) return Promise.resolve();
     const swap = this.queue.then(() => this.swapIn(model));
-    this.queue = swap.catch(() => undefined);
+    this.queue = swap.catch((error: Error) => this.log(`${model}: ${error.message}`));
     return swap;
   }
 
@@ -95,6 +95,7 @@ export class StandInProcesses {
     const chosen = candidates.sort((a, b) => evictions(a).length - evictions(b).length)[0];
     const evict = chosen ? evictions(chosen) : [...this.running.keys()].filter((m) => m !== model);
     while (evict.some((m) => (this.inFlight.get(m) ?? 0) > 0)) await new Promise<void>((wake) => this.idle.push(wake));
+    if (evict.length > 0) this.log(`swapping to ${model}: stopping ${evict.join(", ")}`);
     await Promise.all(evict.map((m) => this.stop(m, this.config.healthCheckTimeout ?? 120)));
     await this.start(model);
   }
@@ -124,6 +125,7 @@ export class StandInProcesses {
     }
     if (gone) throw new Error(`${model}: upstream command exited prematurely`);
     running.ready = true;
+    this.log(`${model}: ready (health check passed)`);
   }
 
   private async stop(model: string, timeoutSeconds: number): Promise<void> {
@@ -138,12 +140,15 @@ export class StandInProcesses {
         // The group is gone already.
       }
     };
+    const started = Date.now();
     signal("SIGTERM");
     const timedOut = await Promise.race([running.exited.then(() => false), pause(timeoutSeconds * 1000).then(() => true)]);
     if (timedOut) {
+      this.log(`${model}: did not exit within ${timeoutSeconds}s of SIGTERM; SIGKILL to its group`);
       signal("SIGKILL");
       await running.exited;
     }
     this.running.delete(model);
+    this.log(`${model}: stopped in ${Date.now() - started} ms`);
   }
 }

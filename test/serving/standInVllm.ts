@@ -78,6 +78,7 @@ async function serve(args: readonly string[]): Promise<void> {
   const wake = () => {
     level = 0;
     hold(wanted);
+    console.error(`${name}: awake, ${awake.length} requests were waiting`);
     awake.splice(0).forEach((done) => done());
   };
 
@@ -106,6 +107,7 @@ async function serve(args: readonly string[]): Promise<void> {
         level = Number(url.searchParams.get("level") ?? 1);
         weightsBack = false;
         writeFileSync(claim, String(ASLEEP_MIB));
+        console.error(`${name}: asleep at level ${level}`);
         return json(200, undefined);
       }
       if (route === "POST /wake_up") {
