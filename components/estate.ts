@@ -13,6 +13,7 @@ import { apiKeySchema, thresholdsSchema, type EstateConfig } from "./config/sche
 import { Edge } from "./edge/edge";
 import { edgeFirewall, edgeOpenings } from "./edge/exposure";
 import { Gateway } from "./gateway/gateway";
+import { placeLanGateway, type LanGatewayPlace } from "./gateway/lan";
 import { GpuServer } from "./gpu/gpuServer";
 import { GATEWAY_PATHS } from "./gateway/nginx";
 import { MONITORING_PATHS, PORTS, type ScrapedServer } from "./monitoring/files";
@@ -105,6 +106,17 @@ export class Estate extends pulumi.ComponentResource {
     // The gateway's own key for the model servers: llama-swap refuses anyone else.
     const upstreamKey = pulumi.secret(new random.RandomPassword(`${name}-upstream-key`, { length: 40, special: false }, { parent: this }).result);
 
+    // The stack config's checks (components/config/checks.ts) refused a gateway at home that cannot be placed.
+    const lanGateway = placeLanGateway(config).place;
+    const servers = config.servers.filter((s) => s.models.length > 0);
+    const portSuffix = config.gateway.port === 443 ? "" : `:${config.gateway.port}`;
+    // Probed on its own machine at its address, by the name its certificate carries.
+    const lanProbe = lanGateway && {
+      healthUrl: `https://${config.edge.domain ?? lanGateway.address}${portSuffix}/healthz`,
+      address: lanGateway.address,
+      caFile: config.edge.domain ? undefined : GATEWAY_PATHS.caCertificate,
+    };
+
     this.offsite = config.offsite ? new OffsiteTarget(`${name}-offsite`, { offsite: config.offsite, ...args.offsiteKeys, spacesKeys: args.spacesKeys }, { parent: this }) : undefined;
 
     this.servers = Object.fromEntries(
@@ -129,7 +141,11 @@ export class Estate extends pulumi.ComponentResource {
               .map((other) => ({ name: other.name, url: `http://${servingAddressOf(other.name)}`, models: other.models.map((m) => m.name) })),
             offsite: this.offsite && config.offsite ? { config: config.offsite, target: this.offsite } : undefined,
             watchedFrom: edgeAddress,
-            appOpenings: appOpenings(config, server.name),
+            lanGateway: lanGateway?.server === server ? lanProbe : undefined,
+            openings: [
+              ...appOpenings(config, server.name),
+              ...(lanGateway?.server === server ? [{ protocol: "tcp" as const, port: config.gateway.port, from: config.lan.cidrs, comment: "the LAN gateway, for clients at home" }] : []),
+            ],
             configPath: `servers[${config.servers.indexOf(server)}]`,
           },
           { parent: this },
@@ -145,15 +161,23 @@ export class Estate extends pulumi.ComponentResource {
         gateway: config.gateway,
         apiKeys: [...config.apiKeys, checkKey],
         // Only a server with models runs llama-swap: one serving nothing is no upstream.
-        upstreams: config.servers.filter((s) => s.models.length > 0).map((s) => servingAddressOf(s.name)),
+        upstreams: servers.map((s) => servingAddressOf(s.name)),
         publicHost: edge.domain ?? this.edge.endpoint,
         tunnelAddress: edgeAddress,
         upstreamKey,
         acme: edge.domain && edge.acmeEmail ? { domain: edge.domain, email: edge.acmeEmail } : undefined,
+        // Its own server's llama-swap first: on the same machine, it answers with the internet down.
+        lan: lanGateway && {
+          address: lanGateway.address,
+          name: lanGateway.name,
+          upstreams: [...servers.filter((s) => s === lanGateway.server), ...servers.filter((s) => s !== lanGateway.server)].map((s) => servingAddressOf(s.name)),
+          tunnelAddress: addressOf(lanGateway.server.name),
+        },
       },
       { parent: this },
     );
-    this.gateway.install(this.edge.host);
+    const edgeGateway = this.gateway.install(this.edge.host);
+    if (lanGateway) this.gateway.installLan(this.servers[lanGateway.server.name].host, edgeGateway);
     harden(this.edge.host, {
       sshd: { allowUsers: edge.kind === "digitalocean" ? [edge.adminUser] : undefined },
       upgrades: { rebootTime: edge.rebootTime },
@@ -161,7 +185,7 @@ export class Estate extends pulumi.ComponentResource {
     });
     installExporters(this.edge.host, EDGE_EXPORTER, { wireguard: config.tunnel.interface, auditLog: GATEWAY_PATHS.auditLog });
     const caFile = edge.domain ? undefined : GATEWAY_PATHS.caCertificate;
-    this.apps = this.placeApps(name, config, edgeAddress, addressOf);
+    this.apps = this.placeApps(name, config, edgeAddress, addressOf, lanGateway);
     const exporterOf = (server: string) => `${addressOf(server)}:${PORTS.nodeExporter}`;
     this.watched = [
       { name: edge.name, target: EDGE_EXPORTER, serves: false },
@@ -192,8 +216,11 @@ export class Estate extends pulumi.ComponentResource {
       );
     }
     this.apiKeys = Object.fromEntries(config.apiKeys.map((k) => [k.name, this.gateway.apiKeys[k.name]]));
+    const lan = this.gateway.lan;
+    // A client at home that can switch its base URL uses the LAN gateway's, which works with the internet down.
+    const atHome = lan ? `# at home, also when the internet is down:\n# OPENAI_BASE_URL=${lan.baseUrl}\n` : "";
     this.apiSnippets = Object.fromEntries(
-      Object.entries(this.apiKeys).map(([user, key]) => [user, pulumi.secret(pulumi.interpolate`OPENAI_BASE_URL=${this.gateway.baseUrl}\nOPENAI_API_KEY=${key}\n`)]),
+      Object.entries(this.apiKeys).map(([user, key]) => [user, pulumi.secret(pulumi.interpolate`OPENAI_BASE_URL=${this.gateway.baseUrl}\nOPENAI_API_KEY=${key}\n${atHome}`)]),
     );
 
     if (this.offsite && config.offsite) {
@@ -238,6 +265,7 @@ export class Estate extends pulumi.ComponentResource {
           models: config.servers.flatMap((s) => s.models.map((m) => ({ name: m.name, server: s.name, kind: MODEL_CATALOGUE[m.name].kind }))),
           edge: edge.name,
           apps: Object.values(this.apps).map((app) => ({ name: app.name, host: app.host, healthUrl: app.healthUrl })),
+          lanGateway: lanGateway && lanProbe && { server: lanGateway.server.name, healthUrl: lanProbe.healthUrl },
         })),
       },
       { parent: this },
@@ -259,13 +287,16 @@ export class Estate extends pulumi.ComponentResource {
     });
   }
 
-  /** Each app on its host, after that host's own steps; Perplexica calls the gateway through the tunnel. */
-  private placeApps(name: string, config: EstateConfig, edgeAddress: string, addressOf: (peer: string) => string): Record<string, App> {
+  /**
+   * Each app on its host, after that host's own steps. Perplexica calls the LAN gateway on the same
+   * machine (it answers with the internet down), else the edge's through the tunnel.
+   */
+  private placeApps(name: string, config: EstateConfig, edgeAddress: string, addressOf: (peer: string) => string, lanGateway?: LanGatewayPlace): Record<string, App> {
     const domain = config.edge.domain;
     const port = config.gateway.port === 443 ? "" : `:${config.gateway.port}`;
-    // With a public certificate the app uses the public name, resolved to the edge's tunnel address;
-    // with the private CA it calls the tunnel address, which the certificate names too.
-    const gatewayHost = domain ?? edgeAddress;
+    // With a public certificate the app uses the public name, resolved to the gateway's address;
+    // with the private CA it calls that address, which the certificate names too.
+    const gatewayAddress = (host: string) => (lanGateway?.server.name === host ? lanGateway.address : edgeAddress);
     const hostOf = (host: string) => (host === config.edge.name ? this.edge.host : this.servers[host].host);
     return Object.fromEntries(
       config.apps.map((app) => [
@@ -281,8 +312,8 @@ export class Estate extends pulumi.ComponentResource {
             gateway:
               app.kind === "perplexica"
                 ? {
-                    baseUrl: `https://${gatewayHost}${port}/v1`,
-                    hosts: domain ? [`${domain}:${edgeAddress}`] : [],
+                    baseUrl: `https://${domain ?? gatewayAddress(app.host)}${port}/v1`,
+                    hosts: domain ? [`${domain}:${gatewayAddress(app.host)}`] : [],
                     caCertificate: domain ? undefined : this.gateway.caCertificate,
                     apiKey: this.gateway.apiKeys[app.apiKey ?? app.name],
                   }

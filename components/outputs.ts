@@ -17,11 +17,13 @@ export interface StackOutputs {
   readonly clientConfigs: Record<string, pulumi.Output<string>>;
   /** The OpenAI-compatible base URL for every client. */
   readonly apiBaseUrl: pulumi.Output<string>;
+  /** The base URL at home, through the LAN gateway, which answers when the internet is down (absent without lan.gateway). */
+  readonly apiBaseUrlAtHome?: string;
   /** The private CA certificate clients trust when the stack has no domain (absent with Let's Encrypt). */
   readonly caCertificate?: pulumi.Output<string>;
   /** Each user's API key (secret): `pulumi stack output --show-secrets apiKeys`. */
   readonly apiKeys: Record<string, pulumi.Output<string>>;
-  /** Ready-to-paste OPENAI_BASE_URL and OPENAI_API_KEY lines per user (secret). */
+  /** Ready-to-paste OPENAI_BASE_URL and OPENAI_API_KEY lines per user, with the URL at home where there is one (secret). */
   readonly apiSnippets: Record<string, pulumi.Output<string>>;
   /** Per server, the GPUs as nvidia-smi showed them after the last driver check. */
   readonly gpuInventory: Record<string, GpuServer["gpuInventory"]>;
@@ -54,6 +56,7 @@ export function stackOutputs(estate: Estate): StackOutputs {
     tunnelAddresses: estate.addresses,
     clientConfigs: estate.clientConfigs,
     apiBaseUrl: estate.gateway.baseUrl,
+    apiBaseUrlAtHome: estate.gateway.lan?.baseUrl,
     caCertificate: estate.gateway.caCertificate,
     apiKeys: estate.apiKeys,
     apiSnippets: estate.apiSnippets,

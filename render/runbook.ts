@@ -5,6 +5,7 @@
 import type { EstateConfig, ServerConfig } from "../components/config/schema";
 import { APP_CATALOGUE, appPort } from "../components/apps/catalogue";
 import { appDataDir } from "../components/apps/placement";
+import { placeLanGateway } from "../components/gateway/lan";
 import { nvidiaGpus } from "../components/gpu/files";
 import { alertRules, type ScrapedServer, type Thresholds } from "../components/monitoring/files";
 import { thresholdsSchema } from "../components/config/schema";
@@ -80,6 +81,7 @@ export function renderRunbook(view: RunbookView): string {
     "",
     "A model that fails to wake is started cold once by itself. `GPU 0 has … MiB free` means something else holds the card's memory (nvidia-smi on the server lists it): infernus-vllm waits 120 s for it, then refuses with the numbers.",
     "",
+    ...outagesSection(config),
     "## Migrate a server to new hardware",
     "",
     "The server's WireGuard key, tunnel address, API routing and alerts belong to its name, not to the machine. Move the disks, install Ubuntu on the new machine, then change only that server's entry: `ssh.host`, `ssh.hostKey`, and the hardware (`gpus`, `memoryGiB`, `numaNodes`, `disks`). `pulumi preview` shows that server's steps and the self-check, nothing else; the pools are imported, never recreated; nothing is run against the old machine.",
@@ -122,6 +124,36 @@ export function renderRunbook(view: RunbookView): string {
 }
 
 const cell = (text: string) => text.replace(/\|/g, "\\|");
+
+/** What each client sees when the home link or the power fails, and what comes back by itself. */
+function outagesSection(config: EstateConfig): string[] {
+  const lan = placeLanGateway(config).place;
+  const port = config.gateway.port === 443 ? "" : `:${config.gateway.port}`;
+  const home = lan && `https://${config.edge.domain ?? lan.name ?? lan.address}${port}/v1`;
+  const ups = config.servers.filter((s) => s.ups).map((s) => s.name);
+  const keys = config.apiKeys.map((k) => k.name).join(", ");
+  return [
+    "## When the internet or the power is down",
+    "",
+    "**The home link is down.** The tunnel to the edge goes silent: the edge answers every API call with a 503 within a second (its connect timeout), and TunnelHandshakeStale, then ServerDown, fire from the edge.",
+    "",
+    ...(lan && home
+      ? [
+          `- At home, the LAN gateway on ${lan.server.name} (\`${home}\`) keeps answering with the same keys (${keys}) and the same paths; each gateway counts its own rate limits. A client set to it (\`apiBaseUrlAtHome\`; the commented line in \`apiSnippets\`) notices nothing.`,
+          `- A client at home set to the edge's URL gets 503s until the link returns: point it at \`${home}\` for good if it never leaves home${config.edge.domain ? `, or have the home router's DNS answer ${config.edge.domain} with ${lan.address} (split horizon), so one URL works in both places` : ""}.`,
+        ]
+      : ["- Nothing at home answers the API: every client goes through the edge. Add `lan.gateway` to the stack for a gateway at home that keeps working."]),
+    "- Away from home (a WireGuard client, or any client through the edge): 503 until the link returns.",
+    `- When the link returns, nothing needs a restart: ${config.servers.map((s) => s.name).join(", ") || "each server"} shakes hands with the edge again within ${config.tunnel.keepaliveSeconds} s (its keepalive), and the edge's next request finds the server.`,
+    "",
+    `**The power is down.** ${
+      ups.length > 0
+        ? `${ups.join(", ")} ${ups.length === 1 ? "runs on its" : "run on their"} UPS; at low battery each stops llama-swap (a generation in flight ends), snapshots its datasets and shuts down cleanly. When mains returns, the firmware powers it on (see BIOS), the tunnel and ${lan ? "the LAN gateway come" : "the serving come"} back with it and the first resident set loads at boot.`
+        : "No server declares a UPS: each stops when the power does, and boots when it returns (see BIOS)."
+    } Clients get 503s (through the edge${lan ? ", and from nothing at home while the LAN gateway's server is off" : ""}) until the models answer again; \`npm run status\` shows when.`,
+    "",
+  ];
+}
 
 /** What to set in a server's firmware: every server boots by itself after a power cut; a GPU server maps its card. */
 function biosSettings(server: ServerConfig): string[] {

@@ -24,7 +24,7 @@ esac
 }
 
 gateway='' edge_name='' connect_to='' ca_file='' header_file='' edge_metrics='' handshake_max=300 prometheus='' probe_seconds=5 answer_seconds=60 load_seconds=900
-peers=() servers=() models=() apps=()
+peers=() servers=() models=() apps=() lan_gateway=''
 while read -r kind a b c d e f; do
   case $kind in
   gateway) gateway=$a connect_to=${b#-} ca_file=${c#-} ;;
@@ -37,6 +37,7 @@ while read -r kind a b c d e f; do
   server) servers+=("$a $b $c $d $e $f") ;;
   model) models+=("$a $b $c") ;;
   app) apps+=("$a $b $c") ;;
+  lan) lan_gateway="$a $b" ;;
   esac
 done < <(grep -v '^#' "$conf")
 
@@ -159,6 +160,20 @@ for entry in "${servers[@]}"; do
     fi
   fi
 done
+
+# The LAN gateway, as its own server's infernus-metrics found it (nothing off the LAN reaches it).
+if [[ -n $lan_gateway ]]; then
+  read -r name url <<<"$lan_gateway"
+  if [[ -z ${reachable[$name]:-} ]]; then
+    row failed "lan gateway" "$name is unreachable, so is what it knows of its LAN gateway"
+  else
+    case $(value "$scratch/server.$name" infernus_lan_gateway_up) in
+    1) row ok "lan gateway" "$url answers on $name" ;;
+    0) row failed "lan gateway" "$url does not answer on $name: on $name: systemctl status nginx; journalctl -u nginx" ;;
+    *) row failed "lan gateway" "$name reports nothing of it: on $name: systemctl status infernus-metrics.timer" ;;
+    esac
+  fi
+fi
 
 # The models: listed by the gateway, and each answering (or downloading, or idle).
 if ((${#models[@]} > 0)); then

@@ -5,15 +5,18 @@
 # The gateway's sysctls (TCP gives up on a silent tunnel in seconds) are applied first. nginx.conf
 # and the unit's open-file limit are the step's own: a new limit restarts nginx (a reload would keep
 # the master's old one), anything else reloads it and no stream is cut.
+# With a LAN gateway at home and a domain, the edge keeps the certificate and its key in
+# CERTIFICATE_BUNDLE for it (renewals too), and the LAN gateway's step fetches them with
+# LAN_CERTIFICATE (infernus-lan-certificate) before nginx starts there, then daily.
 #   usage: sudo CERTIFICATE=/etc/infernus/tls/gateway.crt CERTIFICATE_KEY=/etc/infernus/tls/gateway.key \
 #            AUDIT_LOG=/var/log/infernus/gateway-audit.log SYSCTL=/etc/sysctl.d/60-infernus-gateway.conf \
 #            UNIT_LIMITS=/etc/systemd/system/nginx.service.d/infernus-limits.conf \
-#            [ACME_DOMAIN=… ACME_EMAIL=… ACME_WEBROOT=…] ./nginx.sh
+#            [ACME_DOMAIN=… ACME_EMAIL=… ACME_WEBROOT=… [CERTIFICATE_BUNDLE=…]] [LAN_CERTIFICATE=…] ./nginx.sh
 set -Eeuo pipefail
 # shellcheck source=assets/lib.sh
 [[ -v INFERNUS_LIB ]] || source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 : "${CERTIFICATE:?} ${CERTIFICATE_KEY:?} ${AUDIT_LOG:?} ${SYSCTL:?} ${UNIT_LIMITS:?}"
-ACME_DOMAIN=${ACME_DOMAIN:-}
+ACME_DOMAIN=${ACME_DOMAIN:-} CERTIFICATE_BUNDLE=${CERTIFICATE_BUNDLE:-} LAN_CERTIFICATE=${LAN_CERTIFICATE:-}
 need_root
 
 # Not started on install: nginx -t checks the step's configuration first (reload_nginx).
@@ -43,6 +46,25 @@ reload_nginx() {
   fi
 }
 
+# share_certificate LINEAGE: the certificate and its key in one file nginx's workers may read, for
+# the LAN gateway (written only when it differs).
+share_certificate() {
+  local bundle=$INFERNUS_ROOT$CERTIFICATE_BUNDLE
+  if ! cmp -s <(cat "$1/fullchain.pem" "$1/privkey.pem") "$bundle"; then
+    install -m 0640 -g www-data /dev/null "$bundle.tmp"
+    cat "$1/fullchain.pem" "$1/privkey.pem" >"$bundle.tmp"
+    mv "$bundle.tmp" "$bundle"
+  fi
+}
+
+if [[ -n $LAN_CERTIFICATE ]]; then
+  # The domain's certificate from the edge: nginx cannot start here without one.
+  apt_install curl openssl
+  systemctl daemon-reload
+  "$INFERNUS_ROOT$LAN_CERTIFICATE" || refuse "the LAN gateway has no certificate for the domain yet (see above)"
+  systemctl enable --quiet --now infernus-lan-certificate.timer
+fi
+
 if [[ -n $ACME_DOMAIN ]]; then
   : "${ACME_EMAIL:?ACME_EMAIL is needed with ACME_DOMAIN} ${ACME_WEBROOT:?}"
   apt_install certbot openssl
@@ -57,9 +79,12 @@ if [[ -n $ACME_DOMAIN ]]; then
       -keyout "$INFERNUS_ROOT$CERTIFICATE_KEY" -out "$INFERNUS_ROOT$CERTIFICATE" 2>/dev/null
     chmod 600 "$INFERNUS_ROOT$CERTIFICATE_KEY"
   fi
+  [[ -z $CERTIFICATE_BUNDLE || ! -f $live/fullchain.pem ]] || share_certificate "$live"
   reload_nginx
   # The deploy hook is stored with the certificate: renewals by certbot.timer install and reload too.
-  hook="install -m 0644 \"\$RENEWED_LINEAGE/fullchain.pem\" $CERTIFICATE && install -m 0600 \"\$RENEWED_LINEAGE/privkey.pem\" $CERTIFICATE_KEY && systemctl reload nginx"
+  hook="install -m 0644 \"\$RENEWED_LINEAGE/fullchain.pem\" $CERTIFICATE && install -m 0600 \"\$RENEWED_LINEAGE/privkey.pem\" $CERTIFICATE_KEY"
+  [[ -z $CERTIFICATE_BUNDLE ]] || hook+=" && install -m 0640 -g www-data /dev/null $CERTIFICATE_BUNDLE.tmp && cat \"\$RENEWED_LINEAGE/fullchain.pem\" \"\$RENEWED_LINEAGE/privkey.pem\" >$CERTIFICATE_BUNDLE.tmp && mv $CERTIFICATE_BUNDLE.tmp $CERTIFICATE_BUNDLE"
+  hook+=" && systemctl reload nginx"
   if ! certbot certonly --webroot -w "$ACME_WEBROOT" -d "$ACME_DOMAIN" -m "$ACME_EMAIL" --agree-tos -n \
     --keep-until-expiring --deploy-hook "$hook"; then
     refuse "Let's Encrypt issued no certificate for $ACME_DOMAIN: its DNS A record must point at this edge and port 80 must be open; the gateway keeps a temporary certificate until then"

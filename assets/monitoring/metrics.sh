@@ -3,13 +3,13 @@
 # GPUs (nvidia-smi), the UPS (upsc, with staleness), the newest snapshot per dataset, each model's
 # weights and, while it runs, its vLLM metrics, WireGuard handshakes and the gateway's answers. What to read comes from /etc/infernus/metrics.conf:
 #   GPU=1  UPS=apc  DATASETS="tank/rag tank/state"  MODELS_LIST=/etc/infernus/models.list  WG=wg0
-#   AUDIT_LOG=/var/log/infernus/gateway-audit.log
+#   AUDIT_LOG=/var/log/infernus/gateway-audit.log  LAN_GATEWAY=https://192.168.1.50/healthz  LAN_GATEWAY_CA=/etc/infernus/tls/ca.crt  LAN_GATEWAY_ADDRESS=192.168.1.50
 #   usage: infernus-metrics DIR
 set -uo pipefail
 dir=${1:?usage: infernus-metrics DIR}
 conf=${INFERNUS_METRICS_CONF:-/etc/infernus/metrics.conf}
 root=${INFERNUS_ROOT:-}
-GPU=0 UPS='' DATASETS='' MODELS_LIST='' WG='' AUDIT_LOG=''
+GPU=0 UPS='' DATASETS='' MODELS_LIST='' WG='' AUDIT_LOG='' LAN_GATEWAY='' LAN_GATEWAY_CA='' LAN_GATEWAY_ADDRESS=''
 # shellcheck source=/dev/null
 [[ -r $conf ]] && . "$conf"
 mkdir -p "$dir"
@@ -150,4 +150,18 @@ if [[ -n $AUDIT_LOG && -r $AUDIT_LOG ]]; then
       printf 'infernus_gateway_requests_total{class="%sxx"} %s\n' "$class" "$(grep -c "\"status\":${class}[0-9][0-9]," "$AUDIT_LOG")"
     done
   } | publish gateway
+fi
+
+# The LAN gateway, probed on this machine (nothing off the LAN reaches it): the edge's self-check
+# and Prometheus read the answer from here.
+if [[ -n $LAN_GATEWAY ]]; then
+  # At its LAN address, under the name its certificate carries (the domain, with split horizon).
+  reach=()
+  [[ -z $LAN_GATEWAY_CA ]] || reach+=(--cacert "$root$LAN_GATEWAY_CA")
+  [[ -z $LAN_GATEWAY_ADDRESS ]] || reach+=(--connect-to "::$LAN_GATEWAY_ADDRESS:")
+  code=$(curl -s -o /dev/null --max-time 5 "${reach[@]}" -w '%{http_code}' "$LAN_GATEWAY" 2>/dev/null || true)
+  {
+    describe infernus_lan_gateway_up gauge "1 while the LAN gateway answers its /healthz with 200."
+    printf 'infernus_lan_gateway_up{url="%s"} %s\n' "$LAN_GATEWAY" "$([[ $code == 200 ]] && echo 1 || echo 0)"
+  } | publish lan-gateway
 fi

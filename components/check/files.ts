@@ -47,6 +47,8 @@ export interface CheckView {
   readonly edge: string;
   /** The user's apps, by the health URL each answers on the tunnel. */
   readonly apps: readonly { readonly name: string; readonly host: string; readonly healthUrl: string }[];
+  /** The LAN gateway: the server that probes it (its metrics say), and its /healthz. */
+  readonly lanGateway?: { readonly server: string; readonly healthUrl: string };
 }
 
 export function renderCheckConf(view: CheckView): string {
@@ -63,6 +65,7 @@ export function renderCheckConf(view: CheckView): string {
     ...view.servers.map((s) => `server ${s.name} ${s.exporter} ${s.gpus} ${s.driverBranch} ${dash(s.pools.join(","))} ${dash(s.ups)}`),
     ...view.models.map((m) => `model ${m.name} ${m.server} ${m.kind}`),
     ...view.apps.map((a) => `app ${a.name} ${a.host} ${a.healthUrl}`),
+    ...(view.lanGateway ? [`lan ${view.lanGateway.server} ${view.lanGateway.healthUrl}`] : []),
     "",
   ].join("\n");
 }

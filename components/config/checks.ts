@@ -8,6 +8,7 @@ import { APP_CATALOGUE, appPort } from "../apps/catalogue";
 import { MODEL_CATALOGUE } from "../serving/catalogue";
 import { PORTS } from "../monitoring/files";
 import { edgeSshPort } from "../edge/exposure";
+import { placeLanGateway } from "../gateway/lan";
 import type { Problem } from "./problems";
 import type { EstateConfig } from "./schema";
 
@@ -47,6 +48,7 @@ export function crossChecks(sections: Sections): Problem[] {
     ...peerNames,
     ...apiKeyNames,
     ...when(sections, ["tunnel", "lan"], lanChecks),
+    ...when(sections, ["lan", "servers"], (config) => placeLanGateway(config).problems),
     ...when(sections, ["edge", "servers"], hostKeyChecks),
     ...when(sections, ["edge"], edgeChecks),
     ...when(sections, ["servers"], (config) => config.servers.flatMap((server, i) => serverChecks(server, `servers[${i}]`))),

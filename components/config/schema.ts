@@ -149,9 +149,20 @@ export const tunnelSchema = strictObject({
   clientDns: z.array(ipv4).min(1).default(["9.9.9.9", "1.1.1.1"]),
 });
 
+export const lanGatewaySchema = strictObject({
+  /** The server it runs on; the first server with models by default. */
+  host: peerName.optional(),
+  /** Its address on the LAN, where home clients call it; the server's ssh.host by default, when that is an address on the LAN. */
+  address: ipv4.optional(),
+  /** A name the home router's DNS gives that address (e.g. llm.home.arpa), also on its certificate. */
+  name: host.optional(),
+});
+
 export const lanSchema = strictObject({
   /** The home networks; the tunnel must not overlap them. */
   cidrs: z.array(cidr).default([]),
+  /** A gateway at home with the same keys and limits as the edge's: the LAN keeps its models when the internet is down. */
+  gateway: lanGatewaySchema.optional(),
 });
 
 export const clientSchema = strictObject({
@@ -460,6 +471,7 @@ export type ClientConfig = EstateConfig["clients"][number];
 export type ServerConfig = EstateConfig["servers"][number];
 export type ApiKeyConfig = EstateConfig["apiKeys"][number];
 export type GatewayConfig = EstateConfig["gateway"];
+export type LanGatewayConfig = NonNullable<EstateConfig["lan"]["gateway"]>;
 export type ServingConfig = EstateConfig["serving"];
 export type ModelConfig = ServerConfig["models"][number];
 export type PoolConfig = ServerConfig["pools"][number];

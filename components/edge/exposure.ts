@@ -6,6 +6,7 @@ import type { EdgeConfig, EstateConfig } from "../config/schema";
 import type { FirewallPolicy, Opening } from "../host/firewall";
 import { PORTS } from "../monitoring/files";
 import { appOpenings } from "../apps/placement";
+import { CERTIFICATE_SHARE_PORT } from "../gateway/nginx";
 
 /** The edge's SSH port: a droplet's is 22, an existing machine's is in its entry. */
 export function edgeSshPort(edge: EdgeConfig): number {
@@ -19,6 +20,9 @@ export function edgeOpenings(config: EstateConfig): Opening[] {
     { protocol: "udp", port: config.tunnel.port, comment: "WireGuard" },
     { protocol: "tcp", port: config.gateway.port, comment: "API gateway (HTTPS)" },
     ...(edge.domain ? [{ protocol: "tcp" as const, port: 80, comment: "Let's Encrypt HTTP-01 challenge" }] : []),
+    ...(edge.domain && config.lan.gateway
+      ? [{ protocol: "tcp" as const, port: CERTIFICATE_SHARE_PORT, from: [config.tunnel.cidr], comment: "the domain's certificate, for the LAN gateway, over the tunnel", internal: true }]
+      : []),
     { protocol: "tcp", port: sshPort, from: edge.adminCidrs, comment: "SSH from adminCidrs" },
     ...(config.monitoring
       ? [

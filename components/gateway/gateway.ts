@@ -7,8 +7,9 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { ApiKeyConfig, GatewayConfig } from "../config/schema";
 import type { RemoteHost, Step, StepFile } from "../host/remoteHost";
+import { asset } from "../host/stdin";
 import { parseIpv4 } from "../network/ip";
-import { GATEWAY_PATHS, renderApiKeyMap, renderAuditLogrotate, renderGatewayConfig, renderGatewaySysctl, renderNginxMain, renderNginxUnitLimits, renderUpstreamAuth } from "./nginx";
+import { GATEWAY_PATHS, renderApiKeyMap, renderAuditLogrotate, renderGatewayConfig, renderGatewaySysctl, renderLanCertificateConf, renderLanCertificateUnits, renderNginxMain, renderNginxUnitLimits, renderUpstreamAuth } from "./nginx";
 
 export interface GatewayArgs {
   readonly gateway: GatewayConfig;
@@ -23,6 +24,19 @@ export interface GatewayArgs {
   readonly upstreamKey: pulumi.Output<string>;
   /** With a domain: Let's Encrypt issues the certificate, and mails this address before expiry. */
   readonly acme?: { readonly domain: string; readonly email: string };
+  /** A second gateway at home, on a server's LAN address (`lan.gateway`). */
+  readonly lan?: LanGatewayArgs;
+}
+
+export interface LanGatewayArgs {
+  /** The LAN address it listens on, also on its certificate. */
+  readonly address: string;
+  /** The home DNS name of that address, on its certificate too. */
+  readonly name?: string;
+  /** `address:port` of each model server, preferred first: its own server's llama-swap, then the others over the tunnel. */
+  readonly upstreams: readonly string[];
+  /** Its server's tunnel address: with a domain, the one peer the edge gives the certificate to. */
+  readonly tunnelAddress: string;
 }
 
 const DAY = 24;
@@ -38,7 +52,10 @@ export class Gateway extends pulumi.ComponentResource {
   public readonly caCertificate?: pulumi.Output<string>;
   /** Each user's key, secret. */
   public readonly apiKeys: Record<string, pulumi.Output<string>>;
+  /** The LAN gateway's `https://host[:port]/v1` and `/healthz`: its address or home name, or with a domain the same URL as away (split horizon). */
+  public readonly lan?: { readonly baseUrl: string; readonly healthUrl: string; readonly address: string };
   private readonly files: StepFile[];
+  private readonly lanFiles: StepFile[] = [];
   private readonly acme?: GatewayArgs["acme"];
 
   constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -59,31 +76,54 @@ export class Gateway extends pulumi.ComponentResource {
     const keyMap = pulumi.secret(
       pulumi.all(args.apiKeys.map((k) => this.apiKeys[k.name].apply((key) => ({ name: k.name, key })))).apply(renderApiKeyMap),
     );
-    const config = renderGatewayConfig({ gateway: args.gateway, apiKeys: args.apiKeys, upstreams: args.upstreams, acmeDomain: args.acme?.domain });
-
-    this.files = [
+    // The edge's and the LAN's gateway differ only in where they listen, their upstreams and their certificate.
+    const common = (config: string, listen?: string): StepFile[] => [
       { path: GATEWAY_PATHS.main, mode: "0644", content: renderNginxMain(args.gateway) },
       { path: GATEWAY_PATHS.unitLimits, mode: "0644", content: renderNginxUnitLimits(args.gateway) },
       { path: GATEWAY_PATHS.config, mode: "0644", content: config },
       { path: GATEWAY_PATHS.keys, mode: "0600", content: keyMap },
       { path: GATEWAY_PATHS.upstreamAuth, mode: "0600", content: pulumi.secret(args.upstreamKey.apply(renderUpstreamAuth)) },
       { path: GATEWAY_PATHS.logrotate, mode: "0644", content: renderAuditLogrotate() },
-      { path: GATEWAY_PATHS.sysctl, mode: "0644", content: renderGatewaySysctl(args.gateway) },
+      { path: GATEWAY_PATHS.sysctl, mode: "0644", content: renderGatewaySysctl(args.gateway, listen) },
     ];
-    if (!args.acme) {
-      const ca = this.privateCa(name, args);
-      this.caCertificate = ca.caCertificate;
-      this.files.push(
-        { path: GATEWAY_PATHS.caCertificate, mode: "0644", content: ca.caCertificate },
-        { path: GATEWAY_PATHS.certificate, mode: "0644", content: ca.certificate },
-        { path: GATEWAY_PATHS.certificateKey, mode: "0600", content: ca.key },
-      );
+    const view = { gateway: args.gateway, apiKeys: args.apiKeys };
+    const lan = args.lan;
+    this.files = common(renderGatewayConfig({ ...view, upstreams: args.upstreams, acmeDomain: args.acme?.domain, shareCertificateWith: lan?.tunnelAddress }));
+    if (lan) {
+      const lanHost = args.acme?.domain ?? lan.name ?? lan.address;
+      this.lan = { baseUrl: `https://${lanHost}${port}/v1`, healthUrl: `https://${lanHost}${port}/healthz`, address: lan.address };
+      this.lanFiles = common(renderGatewayConfig({ ...view, upstreams: lan.upstreams, listen: lan.address }), lan.address);
+      if (args.acme) {
+        // The same name at home needs the same certificate: fetched from the edge over the tunnel, and kept when it cannot be.
+        const units = renderLanCertificateUnits();
+        this.lanFiles.push(
+          { path: GATEWAY_PATHS.lanCertificateConf, mode: "0644", content: renderLanCertificateConf(args.acme.domain, args.tunnelAddress) },
+          { path: GATEWAY_PATHS.lanCertificateScript, mode: "0755", content: asset("gateway/lan-certificate.sh") },
+          { path: GATEWAY_PATHS.lanCertificateService, mode: "0644", content: units.service },
+          { path: GATEWAY_PATHS.lanCertificateTimer, mode: "0644", content: units.timer },
+        );
+      }
     }
-    this.registerOutputs({ baseUrl: this.baseUrl, caCertificate: this.caCertificate, apiKeys: this.apiKeys });
+    if (!args.acme) {
+      const ca = this.privateCa(name);
+      this.caCertificate = ca.certificate;
+      const host = pulumi.output(args.publicHost);
+      const edgeCert = this.serverCertificate(name, ca, {
+        commonName: host,
+        ipAddresses: host.apply((h) => [...(parseIpv4(h) !== undefined ? [h] : []), args.tunnelAddress]),
+        dnsNames: host.apply((h) => (parseIpv4(h) === undefined ? [h] : [])),
+      });
+      this.files.push(...certificateFiles(ca.certificate, edgeCert));
+      if (lan) {
+        const lanCert = this.serverCertificate(`${name}-lan`, ca, { commonName: lan.name ?? lan.address, ipAddresses: [lan.address], dnsNames: lan.name ? [lan.name] : [] });
+        this.lanFiles.push(...certificateFiles(ca.certificate, lanCert));
+      }
+    }
+    this.registerOutputs({ baseUrl: this.baseUrl, caCertificate: this.caCertificate, apiKeys: this.apiKeys, lan: this.lan });
   }
 
-  /** A CA that lives only in Pulumi state, and a server certificate it signs; renewed by `pulumi up` a month before expiry. */
-  private privateCa(name: string, args: GatewayArgs) {
+  /** A CA that lives only in Pulumi state. */
+  private privateCa(name: string) {
     const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
     const caCert = new tls.SelfSignedCert(
       `${name}-ca`,
@@ -96,15 +136,23 @@ export class Gateway extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    return { key: caKey.privateKeyPem, certificate: caCert.certPem };
+  }
+
+  /** A server certificate the private CA signs for the names clients call; renewed by `pulumi up` a month before expiry. */
+  private serverCertificate(
+    name: string,
+    ca: { key: pulumi.Output<string>; certificate: pulumi.Output<string> },
+    subject: { commonName: pulumi.Input<string>; ipAddresses: pulumi.Input<string[]>; dnsNames: pulumi.Input<string[]> },
+  ) {
     const serverKey = new tls.PrivateKey(`${name}-tls-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-    const host = pulumi.output(args.publicHost);
     const request = new tls.CertRequest(
       `${name}-tls-request`,
       {
         privateKeyPem: serverKey.privateKeyPem,
-        subject: { commonName: host, organization: "infernus" },
-        ipAddresses: host.apply((h) => [...(parseIpv4(h) !== undefined ? [h] : []), args.tunnelAddress]),
-        dnsNames: host.apply((h) => (parseIpv4(h) === undefined ? [h] : [])),
+        subject: { commonName: subject.commonName, organization: "infernus" },
+        ipAddresses: subject.ipAddresses,
+        dnsNames: subject.dnsNames,
       },
       { parent: this },
     );
@@ -112,8 +160,8 @@ export class Gateway extends pulumi.ComponentResource {
       `${name}-tls`,
       {
         certRequestPem: request.certRequestPem,
-        caPrivateKeyPem: caKey.privateKeyPem,
-        caCertPem: caCert.certPem,
+        caPrivateKeyPem: ca.key,
+        caCertPem: ca.certificate,
         // 397 days: the longest validity Apple and browsers accept for a server certificate.
         validityPeriodHours: 397 * DAY,
         earlyRenewalHours: 30 * DAY,
@@ -121,16 +169,27 @@ export class Gateway extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    return { caCertificate: caCert.certPem, certificate: cert.certPem, key: pulumi.secret(serverKey.privateKeyPem) };
+    return { certificate: cert.certPem, key: pulumi.secret(serverKey.privateKeyPem) };
   }
 
   /** Adds the step that installs nginx and this configuration on the edge. */
   public install(host: RemoteHost): Step {
-    return host.step("gateway", {
+    const share = this.acme && this.lan ? GATEWAY_PATHS.certificateBundle : "";
+    return this.step(host, "gateway", this.files, { ACME_DOMAIN: this.acme?.domain ?? "", ACME_EMAIL: this.acme?.email ?? "", CERTIFICATE_BUNDLE: share });
+  }
+
+  /** Adds the step that installs the LAN gateway on its server at home; with a domain, after the edge's gateway has its certificate. */
+  public installLan(host: RemoteHost, edgeGateway: Step): Step {
+    if (!this.lan) throw new Error("Gateway.installLan: the gateway was declared without args.lan");
+    return this.step(host, "lan-gateway", this.lanFiles, { LAN_CERTIFICATE: this.acme ? GATEWAY_PATHS.lanCertificateScript : "" }, this.acme ? [edgeGateway.command] : []);
+  }
+
+  private step(host: RemoteHost, name: string, files: StepFile[], params: Record<string, string>, after: pulumi.Resource[] = []): Step {
+    return host.step(name, {
       script: "gateway/nginx.sh",
+      after,
       params: {
-        ACME_DOMAIN: this.acme?.domain ?? "",
-        ACME_EMAIL: this.acme?.email ?? "",
+        ...params,
         CERTIFICATE: GATEWAY_PATHS.certificate,
         CERTIFICATE_KEY: GATEWAY_PATHS.certificateKey,
         ACME_WEBROOT: GATEWAY_PATHS.acmeWebroot,
@@ -138,7 +197,16 @@ export class Gateway extends pulumi.ComponentResource {
         SYSCTL: GATEWAY_PATHS.sysctl,
         UNIT_LIMITS: GATEWAY_PATHS.unitLimits,
       },
-      files: this.files,
+      files,
     });
   }
+}
+
+/** The CA's certificate for clients, the server's, and its key. */
+function certificateFiles(caCertificate: pulumi.Output<string>, server: { certificate: pulumi.Output<string>; key: pulumi.Output<string> }): StepFile[] {
+  return [
+    { path: GATEWAY_PATHS.caCertificate, mode: "0644", content: caCertificate },
+    { path: GATEWAY_PATHS.certificate, mode: "0644", content: server.certificate },
+    { path: GATEWAY_PATHS.certificateKey, mode: "0600", content: server.key },
+  ];
 }

@@ -22,7 +22,19 @@ export const GATEWAY_PATHS = {
   logrotate: "/etc/logrotate.d/infernus-gateway",
   sysctl: "/etc/sysctl.d/60-infernus-gateway.conf",
   acmeWebroot: "/var/www/infernus-acme",
+  /** With a domain and a LAN gateway: the edge's certificate and key in one file, for the LAN gateway to fetch. */
+  certificateBundle: "/etc/nginx/infernus/lan-certificate.pem",
+  /** On the LAN gateway: where infernus-lan-certificate fetches that bundle from. */
+  lanCertificateConf: "/etc/infernus/lan-certificate.conf",
+  lanCertificateScript: "/usr/local/sbin/infernus-lan-certificate",
+  lanCertificateService: "/etc/systemd/system/infernus-lan-certificate.service",
+  lanCertificateTimer: "/etc/systemd/system/infernus-lan-certificate.timer",
 } as const;
+
+/** The edge's port, open to the tunnel only, where the LAN gateway fetches the domain's certificate. */
+export const CERTIFICATE_SHARE_PORT = 8444;
+/** The path it is served at. */
+export const CERTIFICATE_SHARE_PATH = "/infernus/lan-certificate";
 
 export interface GatewayView {
   readonly gateway: GatewayConfig;
@@ -31,6 +43,10 @@ export interface GatewayView {
   readonly upstreams: readonly string[];
   /** The domain when Let's Encrypt serves the certificate (port 80 then answers its challenge). */
   readonly acmeDomain?: string;
+  /** The one address it listens on (the LAN gateway's); every address when absent. */
+  readonly listen?: string;
+  /** With a domain: the LAN gateway's tunnel address, the one peer that may fetch the certificate and its key. */
+  readonly shareCertificateWith?: string;
   /** Where files live; tests point them into a scratch folder. */
   readonly paths?: typeof GATEWAY_PATHS;
 }
@@ -175,9 +191,11 @@ export function renderGatewayConfig(view: GatewayView): string {
           "",
         ]
       : []),
+    ...(view.acmeDomain && view.shareCertificateWith ? certificateShare(view.acmeDomain, view.shareCertificateWith, paths) : []),
     "server {",
-    `    listen ${gateway.port} ssl http2 backlog=${limits.backlog};`,
-    `    listen [::]:${gateway.port} ssl http2 backlog=${limits.backlog};`,
+    ...(view.listen
+      ? [`    listen ${view.listen}:${gateway.port} ssl http2 backlog=${limits.backlog};`]
+      : [`    listen ${gateway.port} ssl http2 backlog=${limits.backlog};`, `    listen [::]:${gateway.port} ssl http2 backlog=${limits.backlog};`]),
     `    server_name ${view.acmeDomain ?? "_"};`,
     "    server_tokens off;",
     `    ssl_certificate ${paths.certificate};`,
@@ -249,6 +267,54 @@ export function renderGatewayConfig(view: GatewayView): string {
   return lines.join("\n");
 }
 
+/**
+ * The LAN gateway answers for the same domain at home (split horizon), with the same certificate:
+ * it fetches the certificate and its key here, over the tunnel. Every address is bound, so nginx
+ * starts before WireGuard at boot; the firewall opens the port to the tunnel only, and nginx lets
+ * the LAN gateway's tunnel address alone in (WireGuard vouches for a peer's source address).
+ */
+function certificateShare(domain: string, peer: string, paths: typeof GATEWAY_PATHS): string[] {
+  return [
+    "# The certificate and its key, for the LAN gateway at home alone (infernus-lan-certificate).",
+    "server {",
+    `    listen ${CERTIFICATE_SHARE_PORT} ssl;`,
+    `    server_name ${domain};`,
+    "    server_tokens off;",
+    `    ssl_certificate ${paths.certificate};`,
+    `    ssl_certificate_key ${paths.certificateKey};`,
+    `    allow ${peer};`,
+    "    deny all;",
+    `    location = ${CERTIFICATE_SHARE_PATH} {`,
+    "        default_type application/x-pem-file;",
+    `        alias ${paths.certificateBundle};`,
+    "    }",
+    "    location / { return 404; }",
+    "}",
+    "",
+  ];
+}
+
+/** What infernus-lan-certificate reads: where the edge serves the domain's certificate, and where it goes here. */
+export function renderLanCertificateConf(domain: string, edgeTunnelAddress: string, paths = GATEWAY_PATHS): string {
+  return [
+    HEADER,
+    `DOMAIN='${domain}'`,
+    `PORT='${CERTIFICATE_SHARE_PORT}'`,
+    `EDGE='${edgeTunnelAddress}'`,
+    `CERTIFICATE='${paths.certificate}'`,
+    `CERTIFICATE_KEY='${paths.certificateKey}'`,
+    "",
+  ].join("\n");
+}
+
+/** Its units: daily (certbot renews a month before expiry, so a week offline loses nothing), and soon after boot. */
+export function renderLanCertificateUnits(paths = GATEWAY_PATHS): { service: string; timer: string } {
+  return {
+    service: [HEADER, "[Unit]", "Description=infernus: the domain's certificate from the edge, for the LAN gateway", "Wants=network-online.target", "After=network-online.target", "", "[Service]", "Type=oneshot", `ExecStart=${paths.lanCertificateScript}`, ""].join("\n"),
+    timer: [HEADER, "[Unit]", "Description=infernus: the LAN gateway's certificate, daily", "", "[Timer]", "OnBootSec=5min", "OnCalendar=daily", "RandomizedDelaySec=1h", "Persistent=true", "", "[Install]", "WantedBy=timers.target", ""].join("\n"),
+  };
+}
+
 /** The map entries from `Authorization` header to user name. Secret: it holds every key. */
 export function renderApiKeyMap(keys: readonly { name: string; key: string }[]): string {
   return [HEADER, ...keys.map(({ name, key }) => `"Bearer ${key}" ${name};`), ""].join("\n");
@@ -286,9 +352,11 @@ export function renderUpstreamAuth(key: string): string {
  * in flight ends, instead of hanging until the generation timeout. The lab (test/lab/estate.sh)
  * cuts the tunnel under the gateway to show it.
  */
-export function renderGatewaySysctl(gateway: GatewayConfig): string {
+export function renderGatewaySysctl(gateway: GatewayConfig, listen?: string): string {
   return [
     HEADER,
+    // A gateway bound to one address starts even when nginx comes up before that address does (DHCP at boot).
+    ...(listen ? ["net.ipv4.ip_nonlocal_bind = 1"] : []),
     "net.ipv4.tcp_retries2 = 6",
     "net.ipv4.tcp_keepalive_time = 20",
     "net.ipv4.tcp_keepalive_intvl = 5",

@@ -12,7 +12,7 @@ import { harden } from "../host/hardening";
 import { RemoteHost, type Connection } from "../host/remoteHost";
 import type { WireGuard } from "../network/wireguard";
 import { PORTS } from "../monitoring/files";
-import { installExporters } from "../monitoring/monitoring";
+import { installExporters, type MetricsSources } from "../monitoring/monitoring";
 import { Ups } from "../power/ups";
 import { SERVING_PATHS } from "../serving/files";
 import type { ServerPlan } from "../serving/plan";
@@ -38,8 +38,10 @@ export interface GpuServerArgs extends Omit<ServingArgs, "host" | "peers"> {
   readonly offsite?: { readonly config: OffsiteConfig; readonly target: OffsiteTarget };
   /** The edge's tunnel address: the self-check and Prometheus read node_exporter from there alone. */
   readonly watchedFrom: string;
-  /** The ports of the apps placed on this server. */
-  readonly appOpenings?: readonly Opening[];
+  /** The LAN gateway when it runs here: its infernus-metrics probes it. */
+  readonly lanGateway?: MetricsSources["lanGateway"];
+  /** The ports of what else runs on this server: its apps, the LAN gateway. */
+  readonly openings?: readonly Opening[];
 }
 
 
@@ -104,7 +106,7 @@ export class GpuServer extends pulumi.ComponentResource {
           { protocol: "tcp", port: server.ssh.port, from: tunnelAndLan, comment: "SSH from the tunnel and the LAN" },
           { protocol: "tcp", port: args.servingPort, from: server.serveLan ? tunnelAndLan : [args.tunnelConfig.cidr], comment: "models, for the gateway" },
           { protocol: "tcp", port: PORTS.nodeExporter, from: [args.watchedFrom], comment: "metrics, for the self-check and Prometheus on the edge" },
-          ...(args.appOpenings ?? []),
+          ...(args.openings ?? []),
         ],
         forwards: [],
       },
@@ -137,6 +139,7 @@ export class GpuServer extends pulumi.ComponentResource {
       ups: server.ups?.name,
       datasets: this.storageSummary.datasets.filter((d) => d.snapshots !== "none").map((d) => d.name),
       modelsList: server.models.length > 0 ? SERVING_PATHS.modelsList : undefined,
+      lanGateway: args.lanGateway,
     });
     this.registerOutputs({ gpuInventory: this.gpuInventory });
   }

@@ -29,6 +29,8 @@ export interface MetricsSources {
   readonly modelsList?: string;
   readonly wireguard?: string;
   readonly auditLog?: string;
+  /** The LAN gateway's /healthz on this host, the address it listens on, and the CA to trust for it (none with a public certificate). */
+  readonly lanGateway?: { readonly healthUrl: string; readonly address: string; readonly caFile?: string };
 }
 
 export function renderMetricsConf(sources: MetricsSources): string {
@@ -40,6 +42,9 @@ export function renderMetricsConf(sources: MetricsSources): string {
     `MODELS_LIST='${sources.modelsList ?? ""}'`,
     `WG='${sources.wireguard ?? ""}'`,
     `AUDIT_LOG='${sources.auditLog ?? ""}'`,
+    `LAN_GATEWAY='${sources.lanGateway?.healthUrl ?? ""}'`,
+    `LAN_GATEWAY_CA='${sources.lanGateway?.caFile ?? ""}'`,
+    `LAN_GATEWAY_ADDRESS='${sources.lanGateway?.address ?? ""}'`,
     "",
   ].join("\n");
 }

@@ -68,7 +68,7 @@ describe("apps under mocks", () => {
     expect(cloud.inboundRules.map((r) => r.portRange)).not.toContain("3000");
   });
 
-  it("lets Perplexica call the gateway through the tunnel with its own key, the private CA trusted or the public name pinned", async () => {
+  it("lets Perplexica call the gateway with its own key, through the tunnel or at home the LAN gateway beside it, the private CA trusted or the public name pinned", async () => {
     const { result } = await runEstate(home);
     const files = await stepFiles(home, "edge", "app-search");
     const provider = JSON.parse(files.find((f) => f.path === "/etc/infernus/apps/search.provider.json")!.content);
@@ -84,9 +84,13 @@ describe("apps under mocks", () => {
     Object.assign(named.edge, { domain: "llm.example.net", acmeEmail: "kirill@example.net" });
     const public_ = await stepFiles(named, "gpu1", "app-search");
     const unit = public_.find((f) => f.path === "/etc/systemd/system/infernus-search.service")!.content;
-    expect(unit).toContain("--add-host llm.example.net:10.66.0.1");
+    // On gpu1 beside the LAN gateway, it calls that one: it answers with the internet down.
+    expect(unit).toContain("--add-host llm.example.net:192.168.1.50");
     expect(unit).not.toContain("NODE_EXTRA_CA_CERTS");
     expect(JSON.parse(public_.find((f) => f.path === "/etc/infernus/apps/search.provider.json")!.content).config.baseURL).toBe("https://llm.example.net/v1");
+    delete named.lan.gateway;
+    const away = (await stepFiles(named, "gpu1", "app-search")).find((f) => f.path === "/etc/systemd/system/infernus-search.service")!.content;
+    expect(away).toContain("--add-host llm.example.net:10.66.0.1");
   });
 
   it("keeps the RAG store on the RAG dataset and other state on the state dataset, or the root disk without pools", async () => {

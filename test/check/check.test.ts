@@ -217,6 +217,19 @@ describe("infernus-check against stand-ins", () => {
     expect(run.lines["app memory"].detail).toMatch(/^http:\/\/127\.0\.0\.1:9\/healthz: HTTP 000 .*on gpu1: journalctl -u infernus-memory -n 50$/);
   });
 
+  it("reports the LAN gateway as its server's infernus-metrics found it: answering, down, or not reported", async () => {
+    edge.state.metrics = edgeMetrics(14);
+    const withLan = write({ ...view, lanGateway: { server: "gpu1", healthUrl: "https://192.168.1.50/healthz" } });
+    const lanGateway = async (up?: number) => {
+      gpu1.state.metrics = gpu1Metrics() + (up === undefined ? "" : `infernus_lan_gateway_up{url="https://192.168.1.50/healthz"} ${up}\n`);
+      return (await runCheck(withLan)).lines["lan gateway"];
+    };
+    expect(await lanGateway(1)).toEqual({ status: "ok", detail: "https://192.168.1.50/healthz answers on gpu1" });
+    expect(await lanGateway(0)).toEqual({ status: "failed", detail: "https://192.168.1.50/healthz does not answer on gpu1: on gpu1: systemctl status nginx; journalctl -u nginx" });
+    expect(await lanGateway()).toEqual({ status: "failed", detail: "gpu1 reports nothing of it: on gpu1: systemctl status infernus-metrics.timer" });
+    expect((await runCheck(write(view))).lines["lan gateway"]).toBeUndefined();
+  });
+
   it("says a server that hangs is unreachable within the probe bound, without asking its models", async () => {
     edge.state.metrics = edgeMetrics(14);
     const before = backend.seen.length;

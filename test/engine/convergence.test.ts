@@ -39,7 +39,7 @@ describe("an edit of the singapore stack runs exactly the steps it changes", () 
   const cases: [string, () => Record<string, string>, (s: typeof steps) => { run: string[]; redialled?: string[]; others?: string[] }][] = [
     ["nothing", () => ({}), () => ({ run: [] })],
     ["a client added", () => edit("infernus:clients", (v) => v.push({ name: "tablet" })), () => ({ run: ["edge-self-check", "edge-wireguard"], others: ["create infernus-tunnel-tablet-key", "create infernus-tunnel-tablet-psk"] })],
-    ["an API key rotated", () => edit("infernus:apiKeys", (v) => (v[0].rotation = 1)), () => ({ run: ["edge-gateway", "edge-self-check"], others: ["replace infernus-gateway-key-ide"] })],
+    ["an API key rotated", () => edit("infernus:apiKeys", (v) => (v[0].rotation = 1)), () => ({ run: ["edge-gateway", "edge-self-check", "gpu1-lan-gateway"], others: ["replace infernus-gateway-key-ide"] })],
     ["one model's context", () => edit("infernus:servers", (v) => (v[0].models[1].maxModelLen = 65536)), () => ({ run: ["edge-self-check", "gpu1-llama-swap"] })],
     ["a model added", () => edit("infernus:servers", (v) => v[0].models.push("qwen3-coder-30b-fp8")), () => ({ run: ["edge-monitoring", "edge-self-check", "gpu1-llama-swap", "gpu1-models"] })],
     ["a power limit", () => edit("infernus:servers", (v) => (v[0].gpus[0].powerLimitW = 400)), () => ({ run: ["edge-self-check", "gpu1-gpu-power"] })],

@@ -1,9 +1,10 @@
 /** The rendered gateway on real nginx (loopback) in front of a stand-in backend. */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyConfig } from "../../components/config/schema";
 import { tool } from "../helpers";
-import { request, startBackend, startGateway, UPSTREAM_KEY, type Gateway } from "./lab";
+import { CERTIFICATE_SHARE_PORT } from "../../components/gateway/nginx";
+import { MOVED_PORTS, request, startBackend, startGateway, UPSTREAM_KEY, type Gateway } from "./lab";
 
 const keys = { ide: "sk-infernus-ide0000000000000000000000000000000000", n8n: "sk-infernus-n8n1111111111111111111111111111111111", tight: "sk-infernus-tight22222222222222222222222222222222" };
 const apiKeys: ApiKeyConfig[] = [
@@ -216,5 +217,28 @@ describe("the gateway when its model server's packets vanish (a power cut at hom
     } finally {
       gateway.stop();
     }
+  });
+});
+
+describe("the edge's certificate share for the LAN gateway, on real nginx", () => {
+  let gateway: Gateway;
+  const bundle = "-----BEGIN CERTIFICATE-----\nchain\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n";
+  beforeAll(() => {
+    // 127.0.0.1 stands for the LAN gateway's tunnel address; 127.0.0.2 for any other peer.
+    gateway = startGateway({ gateway: gatewayConfig, apiKeys, keys, upstreams: ["127.0.0.1:9"], acme: { domain: "llm.example.net", shareCertificateWith: "127.0.0.1" } });
+    writeFileSync(gateway.paths.certificateBundle, bundle);
+  });
+  afterAll(() => gateway?.stop());
+  const fetch = (from: string, path = "/infernus/lan-certificate") =>
+    tool("curl", ["-sk", "--interface", from, "--resolve", `llm.example.net:${MOVED_PORTS[CERTIFICATE_SHARE_PORT]}:127.0.0.1`, "-w", "\n%{http_code}", `https://llm.example.net:${MOVED_PORTS[CERTIFICATE_SHARE_PORT]}${path}`]).stdout;
+
+  it("gives the certificate and its key to the LAN gateway's address", () => {
+    expect(fetch("127.0.0.1")).toBe(`${bundle}\n200`);
+  });
+
+  it("refuses every other address (403), and serves nothing else (404)", () => {
+    expect(fetch("127.0.0.2").endsWith("\n403")).toBe(true);
+    expect(fetch("127.0.0.2")).not.toContain("PRIVATE KEY");
+    expect(fetch("127.0.0.1", "/etc/nginx/infernus/lan-certificate.pem").endsWith("\n404")).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { ApiKeyConfig, GatewayConfig } from "../../components/config/schema";
-import { GATEWAY_PATHS, renderApiKeyMap, renderGatewayConfig, renderNginxMain, renderUpstreamAuth } from "../../components/gateway/nginx";
+import { CERTIFICATE_SHARE_PORT, GATEWAY_PATHS, renderApiKeyMap, renderGatewayConfig, renderNginxMain, renderUpstreamAuth } from "../../components/gateway/nginx";
 import { tool } from "../helpers";
 
 export { request, startBackend, type BackendRequest, type Reply, type Target } from "./http";
@@ -41,16 +41,28 @@ export function labMain(main: string, dir: string, gatewayConfig: string): strin
 }
 
 /** Renders the gateway for `upstreams`, then runs `nginx -t` and starts nginx on 127.0.0.1. */
-export function startGateway(options: { gateway: GatewayConfig; apiKeys: readonly ApiKeyConfig[]; keys: Record<string, string>; upstreams: string[]; upstreamKey?: string }): Gateway {
+/** Ports the gateway has beside its own, moved where a test may listen: the ACME challenge's, the certificate share's. */
+export const MOVED_PORTS: Readonly<Record<number, number>> = { 80: 18080, [CERTIFICATE_SHARE_PORT]: 18444 };
+
+export function startGateway(options: {
+  gateway: GatewayConfig;
+  apiKeys: readonly ApiKeyConfig[];
+  keys: Record<string, string>;
+  upstreams: string[];
+  upstreamKey?: string;
+  /** With a domain, and the certificate shared with this address (the LAN gateway's). */
+  acme?: { domain: string; shareCertificateWith?: string };
+}): Gateway {
   const dir = mkdtempSync(path.join(tmpdir(), "infernus-gateway-"));
   // Workers (www-data when root starts nginx) create their temporary files below it; its files stay the owner's.
   chmodSync(dir, 0o711);
   const paths = Object.fromEntries(Object.entries(GATEWAY_PATHS).map(([k, v]) => [k, path.join(dir, v)])) as unknown as typeof GATEWAY_PATHS;
   for (const file of Object.values(paths)) mkdirSync(path.dirname(file), { recursive: true });
-  const config = renderGatewayConfig({ gateway: options.gateway, apiKeys: options.apiKeys, upstreams: options.upstreams, paths }).replace(
-    /listen (\[::\]:)?(\d+) ssl http2;/g,
-    (_line, v6: string | undefined, port: string) => `listen ${v6 ? "[::1]" : "127.0.0.1"}:${port} ssl http2;`,
-  );
+  const config = renderGatewayConfig({ gateway: options.gateway, apiKeys: options.apiKeys, upstreams: options.upstreams, paths, acmeDomain: options.acme?.domain, shareCertificateWith: options.acme?.shareCertificateWith })
+    .replace(/listen (\[::\]:)?(\d+) ssl http2;/g, (_line, v6: string | undefined, port: string) => `listen ${v6 ? "[::1]" : "127.0.0.1"}:${port} ssl http2;`)
+    .replace(/^( *)listen (\[::\]:)?(80|\d{4})( ssl)?;$/gm, (line, indent: string, v6: string | undefined, port: string, ssl = "") =>
+      MOVED_PORTS[Number(port)] ? (v6 ? "" : `${indent}listen 127.0.0.1:${MOVED_PORTS[Number(port)]}${ssl};`) : line,
+    );
   writeFileSync(paths.config, config);
   writeFileSync(paths.keys, renderApiKeyMap(Object.entries(options.keys).map(([name, key]) => ({ name, key }))), { mode: 0o600 });
   writeFileSync(paths.upstreamAuth, renderUpstreamAuth(options.upstreamKey ?? UPSTREAM_KEY), { mode: 0o600 });

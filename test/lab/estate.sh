@@ -177,6 +177,13 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$EDGE_
   -keyout "$tls/gateway.key" -out "$run/gateway.csr" 2>/dev/null
 openssl x509 -req -in "$run/gateway.csr" -CA "$tls/ca.crt" -CAkey "$run/ca.key" -set_serial 1 -days 397 \
   -extfile <(echo "subjectAltName=IP:$EDGE_PUBLIC,IP:$EDGE_TUNNEL") -out "$tls/gateway.crt" 2>/dev/null
+# The LAN gateway's, from the same CA, for its LAN address and its home name.
+lan_tls=$render/hosts/$GPU/etc/infernus/tls
+cp "$tls/ca.crt" "$lan_tls/ca.crt"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=${LAN_GATEWAY_NAME:-$LAN_GATEWAY}" \
+  -keyout "$lan_tls/gateway.key" -out "$run/lan-gateway.csr" 2>/dev/null
+openssl x509 -req -in "$run/lan-gateway.csr" -CA "$tls/ca.crt" -CAkey "$run/ca.key" -set_serial 2 -days 397 \
+  -extfile <(echo "subjectAltName=IP:$LAN_GATEWAY${LAN_GATEWAY_NAME:+,DNS:$LAN_GATEWAY_NAME}") -out "$lan_tls/gateway.crt" 2>/dev/null
 (
   umask 077
   sed -n 's/^"Bearer \(.*\)" \(.*\);$/\2 \1/p' "$keys" | while read -r name key; do
@@ -206,6 +213,15 @@ cp "$dir/edge-nginx.conf" "$nginx_dir/nginx.conf"
 edge_nginx() { on edge nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" "$@"; }
 check "nginx -t accepts the rendered gateway" edge_nginx -t
 edge_nginx
+# The LAN gateway on $GPU: its own nginx.conf, sysctls and gateway as rendered for it.
+lan_nginx_dir=$run/gpu/nginx
+mkdir -p "$lan_nginx_dir/servers" "$render/hosts/$GPU/var/log/infernus"
+relocate "$GPU" /etc/nginx/conf.d/infernus-gateway.conf >"$lan_nginx_dir/servers/gateway.conf"
+cp "$dir/lan-nginx.conf" "$lan_nginx_dir/nginx.conf"
+lan_nginx=(nginx -p "$lan_nginx_dir" -c "$lan_nginx_dir/nginx.conf")
+on gpu sysctl -q -p "$render/hosts/$GPU/etc/sysctl.d/60-infernus-gateway.conf"
+check "nginx -t accepts the rendered LAN gateway" on gpu "${lan_nginx[@]}" -t
+on gpu "${lan_nginx[@]}"
 
 for model in "${models[@]}"; do start_backend "$model"; done
 serving swap "$swap_config" "$swap_unit"
@@ -234,39 +250,55 @@ check "internet: a streamed completion through the edge arrives whole, chunk by 
 check "$CLIENT over WireGuard: the API at the edge's tunnel address (200)" is 200 roam "https://$EDGE_TUNNEL/v1/models" bench-1
 check "LAN client: the API through the edge's public address (200)" is 200 lan "$api/models" bench-1
 check "$CLIENT over WireGuard: $GPU's models need llama-swap's key (401)" is 401 roam "http://$upstream/v1/models" bench-1
+lan_api=https://$LAN_GATEWAY/v1
+check "LAN client: the model list through the LAN gateway on $GPU (200)" is 200 lan "$lan_api/models" bench-1
+check "LAN client: a chat completion through the LAN gateway (200)" is 200 lan "$lan_api/chat/completions" bench-1 "${models[0]}"
+check "LAN gateway: no key (401)" is 401 lan "$lan_api/models" -
+check "LAN gateway: an unknown key (401)" is 401 lan "$lan_api/models" unknown
+if [[ -n $LAN_GATEWAY_NAME ]]; then
+  check "LAN client: the LAN gateway by its home name $LAN_GATEWAY_NAME, which its certificate names (200)" \
+    equals 200 on lan curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$tls/ca.crt" -H "@$run/keys/bench-1" \
+    --resolve "$LAN_GATEWAY_NAME:443:$LAN_GATEWAY" "https://$LAN_GATEWAY_NAME/v1/models"
+fi
 
-echo "== TLS (testssl.sh from the internet, trusting the estate's CA as its clients do)"
-on inet testssl --quiet --color 0 --warnings off --connect-timeout 5 --openssl-timeout 10 --add-ca "$tls/ca.crt" \
-  --jsonfile "$run/testssl.json" -p -s -h -S -U "https://$EDGE_PUBLIC/" >"$run/testssl.txt" 2>&1 || true
-# finding ID: what testssl.sh found for ID.
-finding() { jq -r --arg id "$1" '.[] | select(.id == $id) | .finding' "$run/testssl.json"; }
-# shellcheck disable=SC2016 # $old is jq's
-check "only TLS 1.2 and 1.3 are offered (SSLv2, SSLv3, TLS 1.0, 1.1: $(for p in SSLv2 SSLv3 TLS1 TLS1_1; do finding $p; done | sort -u | paste -sd/ -))" \
-  holds "$run/testssl.json" '[.[] | select(.id | test("^(SSLv2|SSLv3|TLS1|TLS1_1)$")) | .finding] as $old | ($old | length) == 4 and ($old | all(. == "not offered"))
-    and ([.[] | select(.id == "TLS1_2" or .id == "TLS1_3") | .finding] | length == 2 and all(startswith("offered")))'
-# shellcheck disable=SC2016 # $weak is jq's
-check "only AEAD suites: no NULL, anonymous, export, low, 3DES/IDEA or CBC suite ($(finding cipherlist_AVERAGE)), AEAD $(finding cipherlist_STRONG)" \
-  holds "$run/testssl.json" '[.[] | select(.id | test("^cipherlist_(NULL|aNULL|EXPORT|LOW|3DES_IDEA|AVERAGE)$")) | .finding] as $weak | ($weak | length) == 6 and ($weak | all(. == "not offered"))
-    and ([.[] | select(.id == "cipherlist_STRONG") | .finding] == ["offered"])'
-check "HSTS is sent: $(finding HSTS_time)" holds "$run/testssl.json" '[.[] | select(.id == "HSTS_time") | .severity] == ["OK"]'
+echo "== TLS (testssl.sh against each gateway from where its clients are, trusting the estate's CA as they do)"
 # What a private CA cannot have, each with its reason; anything else rated HIGH or CRITICAL fails.
 declare -A private_ca=(
   [cert_revocation]="a private CA has no CRL or OCSP responder to publish; a certificate is withdrawn by the next pulumi up replacing it"
 )
-serious=$(jq -r '.[] | select(.severity == "HIGH" or .severity == "CRITICAL") | "\(.id): \(.finding)"' "$run/testssl.json")
-unexcused=$(while IFS= read -r line; do [[ -z $line || -v private_ca[${line%%:*}] ]] || echo "$line"; done <<<"$serious")
-check "no finding rated HIGH or CRITICAL but what a private CA cannot avoid (found: ${unexcused:-none})" test -z "$unexcused"
-while IFS= read -r line; do
-  [[ -z $line || ! -v private_ca[${line%%:*}] ]] || echo "info testssl.sh: $line (${private_ca[${line%%:*}]})"
-done <<<"$serious"
-if ! jq -e 'length > 20' "$run/testssl.json" >/dev/null 2>&1; then tail -20 "$run/testssl.txt" | sed 's/^/     /'; fi
+# tls_checks FROM ADDRESS LABEL: testssl.sh from FROM's namespace against the gateway at ADDRESS.
+tls_checks() {
+  local from=$1 address=$2 label=$3 report=$run/testssl-$1.json serious unexcused line
+  on "$from" testssl --quiet --color 0 --warnings off --connect-timeout 5 --openssl-timeout 10 --add-ca "$tls/ca.crt" \
+    --jsonfile "$report" -p -s -h -S -U "https://$address/" >"$run/testssl-$from.txt" 2>&1 || true
+  # finding ID: what testssl.sh found for ID.
+  finding() { jq -r --arg id "$1" '.[] | select(.id == $id) | .finding' "$report"; }
+  # shellcheck disable=SC2016 # $old is jq's
+  check "$label: only TLS 1.2 and 1.3 are offered (SSLv2, SSLv3, TLS 1.0, 1.1: $(for p in SSLv2 SSLv3 TLS1 TLS1_1; do finding $p; done | sort -u | paste -sd/ -))" \
+    holds "$report" '[.[] | select(.id | test("^(SSLv2|SSLv3|TLS1|TLS1_1)$")) | .finding] as $old | ($old | length) == 4 and ($old | all(. == "not offered"))
+      and ([.[] | select(.id == "TLS1_2" or .id == "TLS1_3") | .finding] | length == 2 and all(startswith("offered")))'
+  # shellcheck disable=SC2016 # $weak is jq's
+  check "$label: only AEAD suites: no NULL, anonymous, export, low, 3DES/IDEA or CBC suite ($(finding cipherlist_AVERAGE)), AEAD $(finding cipherlist_STRONG)" \
+    holds "$report" '[.[] | select(.id | test("^cipherlist_(NULL|aNULL|EXPORT|LOW|3DES_IDEA|AVERAGE)$")) | .finding] as $weak | ($weak | length) == 6 and ($weak | all(. == "not offered"))
+      and ([.[] | select(.id == "cipherlist_STRONG") | .finding] == ["offered"])'
+  check "$label: HSTS is sent: $(finding HSTS_time)" holds "$report" '[.[] | select(.id == "HSTS_time") | .severity] == ["OK"]'
+  serious=$(jq -r '.[] | select(.severity == "HIGH" or .severity == "CRITICAL") | "\(.id): \(.finding)"' "$report")
+  unexcused=$(while IFS= read -r line; do [[ -z $line || -v private_ca[${line%%:*}] ]] || echo "$line"; done <<<"$serious")
+  check "$label: no finding rated HIGH or CRITICAL but what a private CA cannot avoid (found: ${unexcused:-none})" test -z "$unexcused"
+  while IFS= read -r line; do
+    [[ -z $line || ! -v private_ca[${line%%:*}] ]] || echo "info testssl.sh, $label: $line (${private_ca[${line%%:*}]})"
+  done <<<"$serious"
+  if ! jq -e 'length > 20' "$report" >/dev/null 2>&1; then tail -20 "$run/testssl-$from.txt" | sed 's/^/     /'; fi
+}
+tls_checks inet "$EDGE_PUBLIC" "edge gateway, from the internet"
+tls_checks lan "$LAN_GATEWAY" "LAN gateway, from the LAN"
 
 echo "== exposure (nmap, every TCP port; open or closed means the firewall let it through)"
 exposes "internet → edge" 443 inet "$EDGE_PUBLIC"
 exposes "admin address → edge" 22,443 inet -S "$ADMIN" -e br0 "$EDGE_PUBLIC"
 exposes "internet → $GPU, through a router that forwards everything" "" inet "$GPU_LAN"
 exposes "internet → $GPU's tunnel address, routed through the edge" "" inet "$GPU_TUNNEL"
-exposes "LAN client → $GPU" 22 lan "$GPU_LAN"
+exposes "LAN client → $GPU (SSH, the LAN gateway)" 22,443 lan "$GPU_LAN"
 exposes "$CLIENT over WireGuard → $GPU" 22,8080 roam "$GPU_TUNNEL"
 exposes "$CLIENT over WireGuard → edge" 443 roam "$EDGE_TUNNEL"
 udp=$(on inet nmap -n -Pn -sU -p- -T5 --max-retries 0 --min-rate 20000 -oG - "$EDGE_PUBLIC" |
@@ -313,10 +345,19 @@ started=$(now_ms)
 code=$(http inet "$api/models" bench-1)
 took=$(($(now_ms) - started))
 check "tunnel cut, on a new connection: $code in $took ms (503 within 2 s)" test "$code" = 503 -a "$took" -lt 2000
+started=$(now_ms)
+code=$(http roam "https://$EDGE_TUNNEL/v1/models" bench-1)
+took=$(($(now_ms) - started))
+check "tunnel cut: $CLIENT, roaming, gets $code from the edge in $took ms (503 within 2 s)" test "$code" = 503 -a "$took" -lt 2000
+drive lan "$lan_api/chat/completions" "$keys" bench-1 --stream --count 5 >"$run/lan-stream.json"
+check "tunnel cut: at home, a streamed completion through the LAN gateway arrives whole, first chunk within 1 s ($(jq -c '{statuses, firstChunkMs}' "$run/lan-stream.json"))" \
+  holds "$run/lan-stream.json" '.statuses == {"200": 5} and .incomplete == 0 and .errors == {} and .firstChunkMs.p99 < 1000'
 ip -n "$lab-router" link set wan up
 started=$(now_ms)
 check "tunnel back: the API answers within the keepalive ($KEEPALIVE s)" until_ok "$KEEPALIVE" is 200 inet "$api/models" bench-1
 echo "info the API answered $(($(now_ms) - started)) ms after the link came back"
+check "tunnel back: $CLIENT, roaming, through the edge (200)" until_ok 10 is 200 roam "https://$EDGE_TUNNEL/v1/models" bench-1
+check "tunnel back: at home, through the LAN gateway, nothing restarted (200)" is 200 lan "$lan_api/chat/completions" bench-1 "${models[0]}"
 
 bench_keys=$(sed -n 's/^"Bearer .*" \(bench-[0-9]*\);$/\1/p' "$keys" | paste -sd, -)
 drive inet "$api/chat/completions" "$keys" "$bench_keys" --stream --clients 16 --seconds 6 >"$run/reload.json" &
@@ -357,11 +398,17 @@ zone=$(grep -o 'zone=infernus_ide:[^ ]* rate=[0-9]*r/m' "$render/hosts/edge/etc/
 rate=${zone##*rate=}
 rate=${rate%r/m}
 burst=$(sed -n 's/.*limit_req zone=infernus_ide burst=\([0-9]*\).*/\1/p' "$render/hosts/edge/etc/nginx/conf.d/infernus-gateway.conf")
-drive inet "$api/chat/completions" "$keys" ide --clients 4 --seconds 5 >"$run/rate.json"
-allowed=$(jq '.statuses["200"] // 0' "$run/rate.json")
-expected=$(jq -n --argjson s "$(jq .seconds "$run/rate.json")" "$burst + $rate / 60 * \$s | floor")
-check "ide's limit ($rate/min, burst $burst): $allowed of $(jq .requests "$run/rate.json") allowed in $(jq .seconds "$run/rate.json") s, $expected expected (within 10 %), the rest 429" \
-  holds "$run/rate.json" "(.statuses | keys) == [\"200\", \"429\"] and ((.statuses[\"200\"] - $expected) | fabs) <= 0.1 * $expected"
+# rate_limit FROM API LABEL: the ide key for 5 s from FROM's namespace, as fast as 4 clients go.
+rate_limit() {
+  local result=$run/rate-$1.json allowed expected
+  drive "$1" "$2/chat/completions" "$keys" ide --clients 4 --seconds 5 >"$result"
+  allowed=$(jq '.statuses["200"] // 0' "$result")
+  expected=$(jq -n --argjson s "$(jq .seconds "$result")" "$burst + $rate / 60 * \$s | floor")
+  check "$3: ide's limit ($rate/min, burst $burst): $allowed of $(jq .requests "$result") allowed in $(jq .seconds "$result") s, $expected expected (within 10 %), the rest 429" \
+    holds "$result" "(.statuses | keys) == [\"200\", \"429\"] and ((.statuses[\"200\"] - $expected) | fabs) <= 0.1 * $expected"
+}
+rate_limit inet "$api" "edge gateway"
+rate_limit lan "$lan_api" "LAN gateway"
 
 if [[ $mode == all ]]; then
   load 64 30

@@ -31,11 +31,20 @@ describe.each([["home"], ["singapore"]])("the %s runbook", (stack) => {
     }
     expect(runbook).toContain("Restore on AC power loss: **Power On**");
     expect(runbook).toContain("Above 4G Decoding: **Enabled**");
-    expect(runbook).toMatch(/\*\*gpu1\*\*: preflight → wireguard → .* → exporters( → app-[a-z]+)+\n/);
+    expect(runbook).toMatch(/\*\*gpu1\*\*: preflight → wireguard → .* → exporters( → lan-gateway)?( → app-[a-z]+)+\n/);
     for (const alert of ["ServerDown", "TunnelHandshakeStale", "GpuHot", "ModelUnavailable", "UpsOnBattery", "ZfsPoolNotOnline", "SnapshotTooOld"]) {
       expect(runbook.match(new RegExp(`^\\| ${alert} \\|`, "gm")), alert).not.toBeNull();
     }
     if (stack === "singapore") expect(runbook).toContain("The copy of gpu1 is in bucket kirill-infernus-backup");
+  });
+
+  it("says what each client sees when the home link or the power fails, and what comes back by itself", () => {
+    const outages = runbook.slice(runbook.indexOf("## When the internet or the power is down"), runbook.indexOf("## Migrate"));
+    expect(outages).toContain("the edge answers every API call with a 503 within a second");
+    expect(outages).toContain("nothing needs a restart: gpu1 shakes hands with the edge again within 25 s");
+    expect(outages).toContain("gpu1 runs on its UPS; at low battery each stops llama-swap");
+    if (stack === "singapore") expect(outages).toContain("the LAN gateway on gpu1 (`https://192.168.1.50/v1`) keeps answering with the same keys (ide, obsidian, n8n, search)");
+    else expect(outages).toContain("Add `lan.gateway` to the stack for a gateway at home");
   });
 
   it("shows each alert as it fires here: labels filled in, one line per host, model and app, no template left", () => {

@@ -22,7 +22,7 @@ setup() {
   # c is asleep (vLLM's sleep mode answers its metrics and GET /is_sleeping); a is awake, b not running.
   stub curl 'case $* in *127.0.0.1:5801/metrics*) sed s/MODEL/a/ "$FIXTURE" ;; *127.0.0.1:5803/metrics*) sed s/MODEL/c/ "$FIXTURE" ;; *5801/is_sleeping*) echo "{\"is_sleeping\": false}" ;; *5803/is_sleeping*) echo "{\"is_sleeping\": true}" ;; *) exit 7 ;; esac'
   printf '{"time":"t","client":"ide","status":200,"x":1}\n{"time":"t","client":"ide","status":502,"x":1}\n{"time":"t","client":"n8n","status":200,"x":1}\n' >"$BATS_TEST_TMPDIR/audit.log"
-  printf 'GPU=1\nUPS=apc\nDATASETS="tank/rag tank/state"\nMODELS_LIST=%s\nWG=wg0\nAUDIT_LOG=%s\n' "$BATS_TEST_TMPDIR/models.list" "$BATS_TEST_TMPDIR/audit.log" >"$INFERNUS_METRICS_CONF"
+  printf 'GPU=1\nUPS=apc\nDATASETS="tank/rag tank/state"\nMODELS_LIST=%s\nWG=wg0\nAUDIT_LOG=%s\nLAN_GATEWAY=https://192.168.1.50/healthz\n' "$BATS_TEST_TMPDIR/models.list" "$BATS_TEST_TMPDIR/audit.log" >"$INFERNUS_METRICS_CONF"
 }
 
 @test "GPU metrics from nvidia-smi, thermal throttling read from the event reasons" {
@@ -88,6 +88,15 @@ setup() {
   run bash "$script" "$out"
   grep -qx 'infernus_gateway_requests_total{class="2xx"} 2' "$out/gateway.prom"
   grep -qx 'infernus_gateway_requests_total{class="5xx"} 1' "$out/gateway.prom"
+}
+
+@test "the LAN gateway's /healthz, asked at its address by the name its certificate carries" {
+  stub curl '[[ $* == *"--connect-to ::192.168.1.50: "*"https://llm.example.net/healthz"* ]] || exit 7; [[ ${LAN_DOWN:-0} == 1 ]] && { echo 000; exit 7; }; echo 200'
+  printf "LAN_GATEWAY='https://llm.example.net/healthz'\nLAN_GATEWAY_ADDRESS='192.168.1.50'\n" >"$INFERNUS_METRICS_CONF"
+  run bash "$script" "$out"
+  grep -qx 'infernus_lan_gateway_up{url="https://llm.example.net/healthz"} 1' "$out/lan-gateway.prom"
+  LAN_DOWN=1 run bash "$script" "$out"
+  grep -qx 'infernus_lan_gateway_up{url="https://llm.example.net/healthz"} 0' "$out/lan-gateway.prom"
 }
 
 # Whether promtool's findings are only the colon in vLLM's metric names.

@@ -95,3 +95,31 @@ LimitNOFILE=8704"
   [ "$status" -eq 1 ]
   [[ $output == *"Let's Encrypt issued no certificate for llm.example.net: its DNS A record must point at this edge and port 80 must be open"* ]]
 }
+
+@test "with a domain and a LAN gateway: the certificate and its key are kept for it, readable by nginx's workers, and renewals keep them too" {
+  put /etc/letsencrypt/live/llm.example.net/fullchain.pem "chain"
+  put /etc/letsencrypt/live/llm.example.net/privkey.pem "key"
+  bundle=/etc/nginx/infernus/lan-certificate.pem
+  ACME_DOMAIN=llm.example.net ACME_EMAIL=k@example.net CERTIFICATE_BUNDLE=$bundle run bash "$script"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$INFERNUS_ROOT$bundle")" = chainkey ]
+  [ "$(stat -c '%a %G' "$INFERNUS_ROOT$bundle")" = "640 www-data" ]
+  grep -q "^certbot certonly .* --deploy-hook .* && install -m 0640 -g www-data /dev/null $bundle.tmp && cat \"\$RENEWED_LINEAGE/fullchain.pem\" \"\$RENEWED_LINEAGE/privkey.pem\" >$bundle.tmp && mv $bundle.tmp $bundle && systemctl reload nginx$" "$CALLS"
+}
+
+@test "the LAN gateway fetches the domain's certificate before nginx checks its configuration, then daily; without one it refuses" {
+  put /usr/local/sbin/infernus-lan-certificate $'#!/bin/sh\necho "infernus-lan-certificate" >>"$CALLS"\nexit "${FETCH_STATUS:-0}"\n'
+  chmod +x "$INFERNUS_ROOT/usr/local/sbin/infernus-lan-certificate"
+  LAN_CERTIFICATE=/usr/local/sbin/infernus-lan-certificate run bash "$script"
+  [ "$status" -eq 0 ]
+  fetched=$(grep -n '^infernus-lan-certificate$' "$CALLS" | cut -d: -f1)
+  checked=$(grep -n '^nginx -t' "$CALLS" | cut -d: -f1)
+  ((fetched < checked))
+  called "systemctl enable --quiet --now infernus-lan-certificate.timer"
+  not_called certbot
+  : >"$CALLS"
+  FETCH_STATUS=1 LAN_CERTIFICATE=/usr/local/sbin/infernus-lan-certificate run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"refused: the LAN gateway has no certificate for the domain yet"* ]]
+  not_called "nginx -t"
+}

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { estateInput, parseEstateConfig } from "../../../components/config/load";
 import { renderStack, writeTree } from "../../../render/render";
 import { stackConfig } from "../../../render/stackFile";
+import { placeLanGateway } from "../../../components/gateway/lan";
 import { labMain } from "../../gateway/lab";
 import { MACHINES_SCRIPT, prepareMachines } from "../machines/prepare";
 import { dummyUps } from "../nut";
@@ -21,8 +22,9 @@ export const LAB_SCRIPT = path.join(__dirname, "..", "estate.sh");
 /**
  * Writes the lab stack's render into a new folder, with what estate.sh needs beside it: the UPS on
  * dummy-ups (ups.dev says "on line"), lab.env, the addresses and names the config gives, and
- * edge-nginx.conf, the edge's nginx.conf as deployed with its paths in the run's folder (estate.sh
- * puts the servers it runs in run/edge/nginx/servers/).
+ * edge-nginx.conf and lan-nginx.conf, the edge's and the LAN gateway's nginx.conf as deployed with
+ * their paths in the run's folder (estate.sh puts the servers each runs in run/edge/nginx/servers/
+ * and run/gpu/nginx/servers/).
  */
 export async function prepareLab(): Promise<string> {
   const dir = mkdtempSync(path.join(tmpdir(), "infernus-estate-"));
@@ -38,8 +40,13 @@ export async function prepareLab(): Promise<string> {
   const upsConf = String(tree.files.get(`hosts/${gpu1.name}/etc/nut/ups.conf`));
   writeFileSync(path.join(dir, "render", "hosts", gpu1.name, "etc", "nut", "ups.conf"), dummyUps(upsConf, path.join(dir, "ups.dev")));
   writeFileSync(path.join(dir, "ups.dev"), "ups.status: OL\nbattery.charge: 100\n");
-  const nginxDir = path.join(dir, "run", "edge", "nginx");
-  writeFileSync(path.join(dir, "edge-nginx.conf"), labMain(String(tree.files.get("hosts/edge/etc/nginx/nginx.conf")), nginxDir, path.join(nginxDir, "servers", "*.conf")));
+  // Each gateway's nginx.conf as deployed: the edge's, and the LAN gateway's on its server.
+  const lanGateway = placeLanGateway(config).place;
+  if (!lanGateway) throw new Error("the lab stack has a LAN gateway (lan.gateway)");
+  for (const [host, file] of [["edge", "edge-nginx.conf"], [lanGateway.server.name, "lan-nginx.conf"]]) {
+    const nginxDir = path.join(dir, "run", host === "edge" ? "edge" : "gpu", "nginx");
+    writeFileSync(path.join(dir, file), labMain(String(tree.files.get(`hosts/${host}/etc/nginx/nginx.conf`)), nginxDir, path.join(nginxDir, "servers", "*.conf")));
+  }
   const env = {
     EDGE_PUBLIC: config.edge.endpoint,
     ADMIN_CIDR: config.edge.adminCidrs[0],
@@ -55,6 +62,8 @@ export async function prepareLab(): Promise<string> {
     KEEPALIVE: String(config.tunnel.keepaliveSeconds),
     UPS: gpu1.ups!.name,
     MODELS: gpu1.models.map((model) => model.name).join(" "),
+    LAN_GATEWAY: lanGateway.address,
+    LAN_GATEWAY_NAME: lanGateway.name ?? "",
   };
   writeFileSync(path.join(dir, "lab.env"), Object.entries(env).map(([name, value]) => `${name}="${value}"\n`).join(""));
   return dir;
