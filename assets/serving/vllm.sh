@@ -54,7 +54,21 @@ done
 url=http://127.0.0.1:$PORT
 post() { curl --silent --show-error --fail --max-time "$LOAD_SECONDS" -X POST "$@"; }
 healthy() { curl --silent --fail --max-time 5 -o /dev/null "$url/health"; }
-sleeping() { curl --silent --fail --max-time 5 "$url/is_sleeping" 2>/dev/null | grep -Eq '"is_sleeping": *true'; }
+# asleep, awake or unknown (vLLM does not answer), from vLLM itself; a slow answer is asked again.
+sleep_state() {
+  local answer tries=0
+  while :; do
+    answer=$(curl --silent --fail --max-time 5 "$url/is_sleeping" 2>/dev/null || true)
+    case $answer in
+      *'"is_sleeping": true'* | *'"is_sleeping":true'*) echo asleep && return ;;
+      *'"is_sleeping": false'* | *'"is_sleeping":false'*) echo awake && return ;;
+    esac
+    ((++tries < 3)) || break
+    sleep 1
+  done
+  echo unknown
+}
+sleeping() { [[ $(sleep_state) == asleep ]]; }
 # Requests vLLM is running or has queued, from its own metrics (none when it does not answer).
 in_flight() {
   { curl --silent --fail --max-time 5 "$url/metrics" 2>/dev/null || true; } |
@@ -119,7 +133,7 @@ wake() {
     # Level 2 dropped the weights: reallocate them, read them from disk again, then the KV cache.
     post "$url/wake_up?tags=weights" && post -H 'Content-Type: application/json' -d '{"method":"reload_weights"}' "$url/collective_rpc" >/dev/null && post "$url/wake_up?tags=kv_cache" || return 1
   fi
-  ! sleeping || return 1
+  [[ $(sleep_state) == awake ]] || return 1
   say "woke from level $SLEEP_LEVEL in $(($(now_ms) - started)) ms"
 }
 
@@ -136,7 +150,7 @@ drain() {
 
 # park [stop]: drain, then sleep at the model's level (stop for level 0, at shutdown, or when told).
 park() {
-  systemctl is-active --quiet "$unit" || return 0
+  systemctl is-active --quiet "$unit" || healthy || return 0
   drain
   lock_card
   if [[ ${1:-} != stop ]] && ((SLEEP_LEVEL > 0)) && [[ $(systemctl is-system-running 2>/dev/null || true) != stopping ]]; then
@@ -183,25 +197,43 @@ case $command in
   hold)
     # A stop while it starts or wakes is kept for when that is done (bash runs a trap between
     # commands). A worker whose serve is gone (killed outright) parks too: nothing else would.
+    # What vLLM answers decides, not the unit's state alone: llama-swap takes the model as ready
+    # once /health answers (asleep too) and sends it requests, which vLLM holds until it is awake.
+    # So a model this cannot wake is stopped: its waiting requests fail now instead of hanging.
     front=$PPID
     stop_asked=0
     trap 'stop_asked=1' TERM INT
+    give_up() {
+      systemctl stop "$unit"
+      say "not serving; stopped it, so that the requests waiting on it fail now"
+      exit 1
+    }
     lock_card
-    if ! systemctl is-active --quiet "$unit"; then
-      wait_free && start_cold || exit 1
-    elif sleeping; then
-      if ! { wait_free && wake; }; then
-        say "did not wake from level $SLEEP_LEVEL; restarting it cold, once"
-        systemctl stop "$unit"
-        wait_free && start_cold || exit 1
-      fi
+    if ! healthy; then
+      # A unit still starting holds the card already: it is only waited for.
+      if systemctl is-active --quiet "$unit"; then start_cold || give_up; else { wait_free && start_cold; } || give_up; fi
     fi
+    case $(sleep_state) in
+      awake) ;;
+      asleep)
+        if ! { wait_free && wake; }; then
+          say "did not wake from level $SLEEP_LEVEL; restarting it cold, once"
+          systemctl stop "$unit"
+          { wait_free && start_cold; } || give_up
+        fi
+        ;;
+      *)
+        say "vLLM does not say whether it sleeps (GET /is_sleeping); restarting it cold, once"
+        systemctl stop "$unit"
+        { wait_free && start_cold; } || give_up
+        ;;
+    esac
     unlock_card
     if ((stop_asked == 0)); then
       say "serving on 127.0.0.1:$PORT"
       # llama-swap sees this process end when vLLM does.
       while ((stop_asked == 0)) && kill -0 "$front" 2>/dev/null; do
-        if ! systemctl is-active --quiet "$unit"; then
+        if ! systemctl is-active --quiet "$unit" && ! healthy; then
           say "vLLM exited (journalctl -u $unit)"
           exit 1
         fi

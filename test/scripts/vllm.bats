@@ -18,7 +18,7 @@ setup() {
   stub nvidia-smi 'cat "$VLLM/free"'
   stub systemctl '
 case $1 in
-  is-active) [[ -e $VLLM/active ]] ;;
+  is-active) [[ -e $VLLM/active && ! -e $VLLM/systemd-says-inactive ]] ;;
   is-system-running) echo running ;;
   start) touch "$VLLM/active" ;;
   stop) rm -f "$VLLM/active" "$VLLM/asleep" ;;
@@ -29,7 +29,7 @@ for arg in "$@"; do [[ $arg == POST ]] && method=POST; done
 [[ -e $VLLM/active ]] || exit 7
 case "$method ${url#http://127.0.0.1:5801}" in
   "GET /health") ;;
-  "GET /is_sleeping") [[ -e $VLLM/asleep ]] && echo "{\"is_sleeping\": true}" || echo "{\"is_sleeping\": false}" ;;
+  "GET /is_sleeping") [[ ! -e $VLLM/no-sleep-answer ]] || exit 22; [[ -e $VLLM/asleep ]] && echo "{\"is_sleeping\": true}" || echo "{\"is_sleeping\": false}" ;;
   "GET /metrics") echo "vllm:num_requests_running{engine=\"0\",model_name=\"m\"} $(cat "$VLLM/running")"; echo "vllm:num_requests_waiting{engine=\"0\",model_name=\"m\"} 0" ;;
   "POST /sleep?level="*) touch "$VLLM/asleep" ;;
   "POST /wake_up"*) [[ ! -e $VLLM/wake-fails ]] || exit 22; [[ ! -e $VLLM/slow-wake ]] || sleep 1.5; [[ $url == *kv_cache || $url != *tags* ]] && rm -f "$VLLM/asleep"; true ;;
@@ -125,6 +125,43 @@ teardown() {
   called "curl --silent --show-error --fail --max-time 30 -X POST http://127.0.0.1:5801/wake_up"
   grep -q "m: woke from level 1" "$BATS_TEST_TMPDIR/log"
   [ ! -e "$VLLM/asleep" ]
+  stop_as_llama_swap
+}
+
+@test "what vLLM answers decides: a sleeper systemd does not report active is woken, not taken as started" {
+  touch "$VLLM/active" "$VLLM/asleep" "$VLLM/systemd-says-inactive"
+  serve_until_serving
+  not_called "systemctl start"
+  grep -q "m: woke from level 1" "$BATS_TEST_TMPDIR/log"
+  [ ! -e "$VLLM/asleep" ]
+  stop_as_llama_swap
+}
+
+@test "a model whose unit systemd does not report active while its vLLM answers is still put to sleep when parked" {
+  touch "$VLLM/active" "$VLLM/systemd-says-inactive"
+  run bash "$wrapper" park m
+  [ "$status" -eq 0 ]
+  [ -e "$VLLM/asleep" ]
+  [[ $output == *"m: asleep at level 1"* ]]
+}
+
+@test "a sleeper that cannot get the card's room is stopped, so that the requests llama-swap already sent it fail at once" {
+  settings 1 1
+  touch "$VLLM/active" "$VLLM/asleep"
+  echo 20000 >"$VLLM/free"
+  run bash "$wrapper" serve m
+  [ "$status" -eq 1 ]
+  [[ $output == *"m: GPU 0 has 20000 MiB free after 1s"*"m: not serving; stopped it, so that the requests waiting on it fail now"* ]]
+  called "systemctl stop infernus-vllm@m.service"
+  [ ! -e "$VLLM/active" ]
+}
+
+@test "a vLLM that does not say whether it sleeps is restarted cold, once" {
+  touch "$VLLM/active" "$VLLM/no-sleep-answer"
+  (sleep 2.5 && rm -f "$VLLM/no-sleep-answer") &
+  serve_until_serving
+  grep -q "m: vLLM does not say whether it sleeps (GET /is_sleeping); restarting it cold, once" "$BATS_TEST_TMPDIR/log"
+  [ "$(grep -E '^systemctl (start|stop)' "$CALLS")" = "$(printf '%s\n' 'systemctl stop infernus-vllm@m.service' 'systemctl start infernus-vllm@m.service')" ]
   stop_as_llama_swap
 }
 
