@@ -205,6 +205,7 @@ function instances(view: RunbookView): Readonly<Record<string, readonly Labels[]
     ModelOverloaded: servers.flatMap((s) => s.models.map((m) => ({ server: s.name, model_name: m.name }))),
     GatewayDown: [{}],
     GatewayErrors: [{}],
+    LanGatewayDown: config.servers.filter((s) => s === placeLanGateway(config).place?.server).map((s) => ({ server: s.name })),
     CertificateExpiring: [{}],
     UpsOnBattery: ups,
     UpsLowBattery: ups,

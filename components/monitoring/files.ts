@@ -210,6 +210,14 @@ export function alertRules(t: Thresholds, servers: readonly ScrapedServer[]): Ru
       action: "systemctl status nginx on the edge; the cloud firewall and the reserved IP.",
     },
     {
+      alert: "LanGatewayDown",
+      expr: "infernus_lan_gateway_up == 0",
+      for: "5m",
+      severity: "warning",
+      summary: "the LAN gateway on {{ $labels.server }} does not answer /healthz: home has no models when the internet is down",
+      action: "On that server: systemctl status nginx; journalctl -u nginx (with a domain, its certificate: journalctl -u infernus-lan-certificate).",
+    },
+    {
       alert: "GatewayErrors",
       expr: `100 * sum by (server) (rate(infernus_gateway_requests_total{class="5xx"}[5m])) / sum by (server) (rate(infernus_gateway_requests_total[5m])) > ${t.gateway5xxPercent}`,
       for: "5m",

@@ -185,6 +185,13 @@ api() {
     -H "Authorization: Bearer $(cat "$1")" "${args[@]}" "https://$EDGE_PUBLIC/v1$2" || true
 }
 completion() { api "$1" /chat/completions "{\"model\":\"${models[0]}\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"; }
+# at_home KEY_FILE: the HTTP status of a chat completion from the operator's machine on the LAN
+# through the LAN gateway on gpu1 (the lab stack's lan.gateway, at gpu1's LAN address).
+at_home() {
+  on ops curl -s -o /dev/null -w '%{http_code}' --max-time 20 --cacert "$dir/keys/ca.crt" -H "Authorization: Bearer $(cat "$1")" \
+    -H "content-type: application/json" -d "{\"model\":\"${models[0]}\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" \
+    "https://$GPU_LAN/v1/chat/completions" || true
+}
 # key RENDER NAME: a file holding that API key as the render's key map has it.
 key() {
   local file=$run/keys/$1-$2
@@ -324,6 +331,7 @@ provision first || exit 1
 first_up=$(($(now_ms) - started))
 bare_edge=${host_seconds[$EDGE]} bare_gpu=${host_seconds[$GPU]} first_steps=("${step_seconds[@]}")
 check "internet: a chat completion through the gateway (200)" until_ok 30 equals 200 completion "$(key first bench-1)"
+check "home: a chat completion through the LAN gateway on $GPU (200)" until_ok 30 equals 200 at_home "$(key first bench-1)"
 check "$GPU's upsd reports the UPS on line (dummy-ups)" equals OL ssh_to "$GPU" upsc "$UPS@localhost" ups.status
 
 echo "== converge: every step again (gpu1 through the edge, as with viaEdge)"
@@ -428,6 +436,7 @@ for host in "${machines[@]}"; do
   check "$host: the exporters run (node_exporter, infernus-metrics.timer)" active "$host" prometheus-node-exporter infernus-metrics.timer
 done
 check "$EDGE: the gateway runs (nginx)" active "$EDGE" nginx
+check "$GPU: the LAN gateway came back by itself: a chat completion through it (200)" until_ok 30 equals 200 at_home "$bench"
 check "$GPU: llama-swap runs" active "$GPU" infernus-llama-swap
 check "$GPU: boot applied its sysctls (vm.max_map_count)" \
   equals "$(sed -n 's/^vm.max_map_count *= *//p' "$dir/edited/hosts/$GPU/etc/sysctl.d/60-infernus-gpu.conf")" ssh_to "$GPU" cat /proc/sys/vm/max_map_count

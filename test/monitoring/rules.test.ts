@@ -50,7 +50,7 @@ describe("the alert rules", () => {
     const check = tool("promtool", ["check", "rules", write(dir, "rules.yml", renderRules(thresholds, servers))]);
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
-    expect(check.stdout).toMatch(/SUCCESS: 20 rules found/);
+    expect(check.stdout).toMatch(/SUCCESS: 21 rules found/);
   });
 
   it("fire as intended in promtool test rules (real tool)", () => {
@@ -82,6 +82,8 @@ describe("the alert rules", () => {
         fires: [{ severity: "warning", model_name: "gpt-oss-120b", server: "gpu1" }],
         summary: "12 requests wait for gpt-oss-120b on gpu1",
       },
+      { name: "lan gateway down", series: { 'infernus_lan_gateway_up{url="https://192.168.1.50/healthz",server="gpu1"}': "1 0 0 0 0 0 0" }, at: "6m", alert: "LanGatewayDown", fires: [{ severity: "warning", url: "https://192.168.1.50/healthz", server: "gpu1" }], summary: "the LAN gateway on gpu1 does not answer /healthz: home has no models when the internet is down" },
+      { name: "lan gateway blip", series: { 'infernus_lan_gateway_up{url="https://192.168.1.50/healthz",server="gpu1"}': "1 0 0 1 1 1 1" }, at: "6m", alert: "LanGatewayDown", fires: [] },
       { name: "snapshot fresh", series: { 'infernus_zfs_latest_snapshot_timestamp_seconds{dataset="tank/rag",server="gpu1"}': "0+60x200" }, at: "140m", alert: "SnapshotTooOld", fires: [] },
     ];
     const tests = write(dir, "tests.yml", dump({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests: cases.map(ruleTest) }));

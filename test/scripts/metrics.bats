@@ -73,7 +73,8 @@ setup() {
   [ "$(grep -c '^# TYPE vllm:time_to_first_token_seconds histogram$' "$out/models.prom")" -eq 1 ]
   lacks 'python_gc|process_resident|_created|cache_config_info' "$out/models.prom"
   # Only the models' own ports, never llama-swap's (which would load b).
-  [ "$(grep -c '^curl ' "$CALLS")" -eq 5 ]
+  [ "$(grep '^curl ' "$CALLS" | grep -c '127\.0\.0\.1:580[0-9]/')" -eq 5 ]
+  [ "$(grep -c '^curl ' "$CALLS")" -eq 6 ] # and the LAN gateway's /healthz
   not_called ':8080'
 }
 

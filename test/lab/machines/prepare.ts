@@ -19,6 +19,7 @@ import { renderStack, writeTree } from "../../../render/render";
 import { stackConfig } from "../../../render/stackFile";
 import { STAND_IN_MS } from "../../serving/standInVllm";
 import { dummyUps } from "../nut";
+import { placeLanGateway } from "../../../components/gateway/lan";
 
 export const MACHINES_SCRIPT = path.join(__dirname, "..", "machines.sh");
 
@@ -72,15 +73,22 @@ function openssl(args: readonly string[]): void {
   execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
 }
 
-/** A CA and a gateway certificate for the names the program's own would carry (components/gateway). */
-function labTls(dir: string, addresses: readonly string[]): { ca: string; cert: string; key: string } {
-  const at = (name: string) => path.join(dir, name);
-  const p256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  openssl(["req", "-x509", ...p256, "-days", "2", "-subj", "/CN=infernus lab CA", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", at("ca.key"), "-out", at("ca.crt")]);
-  openssl(["req", ...p256, "-subj", `/CN=${addresses[0]}/O=infernus`, "-keyout", at("gateway.key"), "-out", at("gateway.csr")]);
-  writeFileSync(at("gateway.ext"), `subjectAltName=${addresses.map((a) => `IP:${a}`).join(",")}\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
-  openssl(["x509", "-req", "-in", at("gateway.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-set_serial", "1", "-days", "2", "-extfile", at("gateway.ext"), "-out", at("gateway.crt")]);
-  return { ca: readFileSync(at("ca.crt"), "utf8"), cert: readFileSync(at("gateway.crt"), "utf8"), key: readFileSync(at("gateway.key"), "utf8") };
+const P256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+
+/** A CA as the program's own (components/gateway), in DIR. */
+function labCa(dir: string): string {
+  openssl(["req", "-x509", ...P256, "-days", "2", "-subj", "/CN=infernus lab CA", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", path.join(dir, "ca.key"), "-out", path.join(dir, "ca.crt")]);
+  return readFileSync(path.join(dir, "ca.crt"), "utf8");
+}
+
+/** A gateway certificate from the lab CA for the addresses and names the program's own would carry. */
+function labCertificate(dir: string, name: string, addresses: readonly string[], dnsNames: readonly string[] = []): { cert: string; key: string } {
+  const at = (file: string) => path.join(dir, `${name}.${file}`);
+  openssl(["req", ...P256, "-subj", `/CN=${dnsNames[0] ?? addresses[0]}/O=infernus`, "-keyout", at("key"), "-out", at("csr")]);
+  const names = [...addresses.map((a) => `IP:${a}`), ...dnsNames.map((d) => `DNS:${d}`)];
+  writeFileSync(at("ext"), `subjectAltName=${names.join(",")}\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
+  openssl(["x509", "-req", "-in", at("csr"), "-CA", path.join(dir, "ca.crt"), "-CAkey", path.join(dir, "ca.key"), "-set_serial", String(Date.now()), "-days", "2", "-extfile", at("ext"), "-out", at("crt")]);
+  return { cert: readFileSync(at("crt"), "utf8"), key: readFileSync(at("key"), "utf8") };
 }
 
 interface PlanStep {
@@ -140,21 +148,28 @@ export async function prepareMachines(): Promise<string> {
   const packages = new Set<string>();
   // Tunnel addresses follow from the peers' names, the same in every render: the first one's serve.
   let addresses: Record<string, string> | undefined;
-  let tls: ReturnType<typeof labTls> | undefined;
+  const ca = labCa(keys);
+  const lanGateway = placeLanGateway(config).place;
+  let tls: Record<"edge" | "lan", { cert: string; key: string }> | undefined;
   for (const [name, stack] of Object.entries(renders)) {
     const tree = await renderStack("lab", stack);
     const root = path.join(dir, name);
     writeTree(root, tree);
     const plan = JSON.parse(String(tree.files.get("plan.json"))) as { addresses: Record<string, string>; steps: PlanStep[] };
     addresses ??= plan.addresses;
-    tls ??= labTls(keys, [config.edge.endpoint, addresses[config.edge.name]]);
+    tls ??= {
+      edge: labCertificate(keys, "gateway", [config.edge.endpoint, addresses[config.edge.name]]),
+      lan: labCertificate(keys, "lan-gateway", lanGateway ? [lanGateway.address] : [], lanGateway?.name ? [lanGateway.name] : []),
+    };
     const patch = (host: string, step: string, files: Record<string, string>) => {
       const found = plan.steps.find((s) => s.host === host && s.step === step);
       if (!found) return;
       const file = path.join(root, "steps", host, stepFile(found));
       writeFileSync(file, Object.entries(files).reduce((stdin, [target, content]) => replaceFile(stdin, target, content), readFileSync(file, "utf8")));
     };
-    patch(config.edge.name, "gateway", { "/etc/infernus/tls/ca.crt": tls.ca, "/etc/infernus/tls/gateway.crt": tls.cert, "/etc/infernus/tls/gateway.key": tls.key });
+    for (const [host, step, made] of [[config.edge.name, "gateway", tls.edge], [gpu1.name, "lan-gateway", tls.lan]] as const) {
+      patch(host, step, { "/etc/infernus/tls/ca.crt": ca, "/etc/infernus/tls/gateway.crt": made.cert, "/etc/infernus/tls/gateway.key": made.key });
+    }
     patch(gpu1.name, "ups", { "/etc/nut/ups.conf": dummyUps(String(tree.files.get(`hosts/${gpu1.name}/etc/nut/ups.conf`)), UPS_DEVICE) });
     const run = feedOrder(plan.steps).filter((s) => !(s.step in CANNOT_RUN));
     writeFileSync(path.join(root, "order"), run.map((s) => `${s.host} ${stepFile(s)} ${s.trigger}\n`).join(""));
@@ -169,7 +184,7 @@ export async function prepareMachines(): Promise<string> {
   writeFileSync(path.join(dir, "packages"), [...packages].sort().join("\n") + "\n");
   writeFileSync(path.join(dir, "step-command"), STEP_COMMAND);
   writeFileSync(path.join(keys, "authorized_keys"), `${operator}\n`);
-  writeFileSync(path.join(keys, "ca.crt"), tls!.ca);
+  writeFileSync(path.join(keys, "ca.crt"), ca);
   const env = {
     EDGE: config.edge.name,
     EDGE_USER: config.edge.ssh.user,
