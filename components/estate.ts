@@ -192,8 +192,6 @@ export class Estate extends pulumi.ComponentResource {
       ...config.servers.map((s) => ({ name: s.name, target: exporterOf(s.name), serves: s.models.length > 0, models: s.models.map((m) => m.name) })),
     ];
     if (config.monitoring) {
-      // The stack config's check (components/config/secrets.ts) asked for the token before any resource.
-      if (!args.telegramBotToken) throw new Error("Estate: config.monitoring needs args.telegramBotToken");
       this.monitoring = new Monitoring(
         `${name}-monitoring`,
         {

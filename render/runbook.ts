@@ -110,7 +110,7 @@ export function renderRunbook(view: RunbookView): string {
     "## Alerts",
     "",
     config.monitoring
-      ? `They reach Telegram chat ${config.monitoring.telegramChatId}. Prometheus and Alertmanager listen on the edge's tunnel address: \`npm run pulumi -- stack output monitoring\`.`
+      ? `${config.monitoring.telegramChatId ? `They reach Telegram chat ${config.monitoring.telegramChatId}.` : "They stay in Alertmanager (its page, or `amtool alert` on the edge): set `telegramChatId` under `infernus:monitoring` and the secret `infernus:telegramBotToken` to get them on Telegram."} Prometheus and Alertmanager listen on the edge's tunnel address: \`npm run pulumi -- stack output monitoring\`.`
       : "Monitoring is off in this stack: add `infernus:monitoring` to get these alerts on Telegram. Until then `npm run status` checks the same things on demand.",
     "",
     "Each alert as it fires in this estate, one line per server, peer, model, pool, dataset or app it watches:",
@@ -198,6 +198,8 @@ function instances(view: RunbookView): Readonly<Record<string, readonly Labels[]
     TunnelHandshakeStale: [...servers, ...config.clients].map((p) => ({ peer: p.name })),
     GpuHot: gpus,
     GpuThrottling: gpus,
+    CpuHot: servers.map((s) => ({ server: s.name })),
+    NvmeHot: servers.map((s) => ({ server: s.name })),
     GpuMemoryErrors: gpus,
     ModelServingDown: view.watched.filter((w) => w.serves).map((w) => ({ server: w.name })),
     // One rule per model, its labels in the rule itself.
@@ -224,6 +226,8 @@ function valueAtThreshold(alert: string, t: Thresholds): string | undefined {
   const values: Readonly<Record<string, string>> = {
     TunnelHandshakeStale: `over ${t.handshakeStaleSeconds} s`,
     GpuHot: `over ${t.gpuTemperatureC}`,
+    CpuHot: `over ${t.cpuTemperatureC}`,
+    NvmeHot: `over ${t.nvmeTemperatureC}`,
     ModelOverloaded: `more than ${t.queuedRequests}`,
     GatewayErrors: `over ${t.gateway5xxPercent}`,
     CertificateExpiring: `under ${t.certificateExpiryDays} days`,

@@ -156,8 +156,8 @@ describe("index.ts", () => {
   it("runs under mocks and exports the endpoint, the addresses and the client configs (secret)", async () => {
     vi.resetModules();
     const { result } = await runUnderMocks(() => import("../index"), { config: pulumiConfig(home), stack: "home" });
-    // Without monitoring and an offsite copy, home has neither output.
-    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["apiBaseUrl", "apiKeys", "apiSnippets", "appSnippets", "apps", "caCertificate", "clientConfigs", "edgeSsh", "gpuInventory", "selfCheck", "serving", "storage", "tunnelAddresses", "tunnelEndpoint"]);
+    // Without an offsite copy or a LAN gateway, home has neither output.
+    expect(Object.keys(result).filter((k) => k !== "default").sort()).toEqual(["apiBaseUrl", "apiKeys", "apiSnippets", "appSnippets", "apps", "caCertificate", "clientConfigs", "edgeSsh", "gpuInventory", "monitoring", "selfCheck", "serving", "storage", "tunnelAddresses", "tunnelEndpoint"]);
     for (const secret of [result.clientConfigs, result.apiKeys, result.apiSnippets, result.appSnippets]) expect(await pulumi.isSecret(pulumi.output(secret))).toBe(true);
     expect(result.apps).toEqual({
       search: { kind: "perplexica", host: "edge", url: "http://10.66.0.1:3000" },
@@ -174,9 +174,9 @@ describe("index.ts", () => {
 const withDomain = { ...singapore, edge: { ...singapore.edge, domain: "llm.example.net", acmeEmail: "k@example.net" } };
 
 describe.each([
-  ["home", "home", home, ["caCertificate"]],
-  ["singapore", "singapore", singapore, ["caCertificate", "offsite"]],
-  ["singapore with a domain (Let's Encrypt)", "singapore", withDomain, ["offsite"]],
+  ["home", "home", home, ["caCertificate", "monitoring"]],
+  ["singapore", "singapore", singapore, ["caCertificate", "offsite", "monitoring"]],
+  ["singapore with a domain (Let's Encrypt)", "singapore", withDomain, ["offsite", "monitoring"]],
 ])("index.ts on the %s stack", (_title, stack, config, present) => {
   it("exports no output as undefined (the SDK would warn it will not show as a stack output)", async () => {
     // index.ts runs the program when imported: a fresh copy for this stack.

@@ -388,6 +388,10 @@ export const thresholdsSchema = strictObject({
   /** A WireGuard peer that should be up with no handshake for this long. */
   handshakeStaleSeconds: z.number().int().min(150).default(300),
   gpuTemperatureC: z.number().int().min(50).max(110).default(85),
+  /** A CPU's package sensor (k10temp, coretemp or zenpower) above this for 5 minutes; desktop parts run to 95–100 °C before they slow down. */
+  cpuTemperatureC: z.number().int().min(50).max(110).default(90),
+  /** An NVMe drive's composite temperature above this for 10 minutes; drives slow their writes at about 70–80 °C. */
+  nvmeTemperatureC: z.number().int().min(40).max(90).default(70),
   /** Requests a model keeps waiting (vLLM's queue) for 10 minutes: it is overloaded. */
   queuedRequests: z.number().int().min(1).default(8),
   /** Share of the gateway's answers that are server errors, over 5 minutes. */
@@ -400,11 +404,12 @@ export const thresholdsSchema = strictObject({
 
 /** Prometheus and Alertmanager on the edge, watching everything through the tunnel. */
 export const monitoringSchema = strictObject({
-  /** The Telegram chat alerts go to; the bot token is the secret infernus:telegramBotToken. */
+  /** The Telegram chat alerts go to, with the bot token as the secret infernus:telegramBotToken; without it alerts stay in Alertmanager. */
   telegramChatId: z
     .union([z.string(), z.number()])
     .transform(String)
-    .refine((id) => /^-?\d+$/.test(id), "a numeric Telegram chat id, e.g. -1001234567890 (ask @userinfobot)"),
+    .refine((id) => /^-?\d+$/.test(id), "a numeric Telegram chat id, e.g. -1001234567890 (ask @userinfobot)")
+    .optional(),
   retentionDays: z.number().int().min(1).max(3650).default(30),
   thresholds: thresholdsSchema.prefault({}),
 });

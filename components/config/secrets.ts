@@ -40,7 +40,7 @@ const SPACES_WHY =
 export function requiredSecrets(sections: Partial<EstateConfig>): RequiredSecret[] {
   const offsite = sections.offsite;
   return [
-    ...(sections.monitoring ? [{ key: "telegramBotToken" as const, why: "monitoring sends alerts through a Telegram bot", value: "<token from @BotFather>" }] : []),
+    ...(sections.monitoring?.telegramChatId ? [{ key: "telegramBotToken" as const, why: "monitoring sends alerts through a Telegram bot", value: "<token from @BotFather>" }] : []),
     ...(offsite?.kind === "s3"
       ? [
           { key: "offsiteAccessKeyId" as const, why: "offsite.kind is s3, so the bucket's keys are needed", value: "<access key id>" },

@@ -122,6 +122,8 @@ interface Rule {
 }
 
 const minutes = (m: number) => `${m}m`;
+/** hwmon drivers of CPU package sensors: AMD's k10temp (and zenpower), Intel's coretemp. */
+const CPU_SENSORS = "k10temp|zenpower|coretemp";
 
 /** Every alert with its threshold, in one place: the rules file and the stack output are made from it. */
 export function alertRules(t: Thresholds, servers: readonly ScrapedServer[]): Rule[] {
@@ -150,6 +152,23 @@ export function alertRules(t: Thresholds, servers: readonly ScrapedServer[]): Ru
       severity: "page",
       summary: "GPU {{ $labels.gpu }} on {{ $labels.server }} at {{ $value }} °C",
       action: "Check airflow and the room; lower the GPU's powerLimitW in the stack file.",
+    },
+    {
+      alert: "CpuHot",
+      // node_exporter names a hwmon chip by its device path; the chip's own name comes in node_hwmon_chip_names.
+      expr: `max by (server) (node_hwmon_temp_celsius * on (instance, chip) group_left (chip_name) node_hwmon_chip_names{chip_name=~"${CPU_SENSORS}"}) > ${t.cpuTemperatureC}`,
+      for: "5m",
+      severity: "page",
+      summary: "the CPU of {{ $labels.server }} at {{ $value }} °C",
+      action: "Check the CPU cooler, the case fans and the room; a long generation at full power heats the case for the CPU too.",
+    },
+    {
+      alert: "NvmeHot",
+      expr: `max by (server, chip) (node_hwmon_temp_celsius * on (instance, chip) group_left (chip_name) node_hwmon_chip_names{chip_name="nvme"}) > ${t.nvmeTemperatureC}`,
+      for: "10m",
+      severity: "warning",
+      summary: "an NVMe drive of {{ $labels.server }} at {{ $value }} °C",
+      action: "The drive slows its writes when hot: give it airflow or a heatsink; the GPU's exhaust often blows on the M.2 slots (nvme smart-log shows each drive).",
     },
     {
       alert: "GpuThrottling",
@@ -318,16 +337,20 @@ export function renderRules(t: Thresholds, servers: readonly ScrapedServer[]): s
 }
 
 export interface AlertmanagerView {
-  readonly chatId: string;
-  readonly botToken: string;
-  /** Telegram's API, or a stand-in in tests. */
-  readonly apiUrl?: string;
+  /** The Telegram chat and bot; without them alerts are kept in Alertmanager (its UI, amtool) and sent nowhere. */
+  readonly telegram?: {
+    readonly chatId: string;
+    readonly botToken: string;
+    /** Telegram's API, or a stand-in in tests. */
+    readonly apiUrl?: string;
+  };
 }
 
 export function renderAlertmanagerConfig(view: AlertmanagerView): string {
+  const telegram = view.telegram;
   return yaml({
     route: {
-      receiver: "telegram",
+      receiver: telegram ? "telegram" : "nowhere",
       group_by: ["alertname", "server"],
       group_wait: "30s",
       group_interval: "5m",
@@ -336,21 +359,23 @@ export function renderAlertmanagerConfig(view: AlertmanagerView): string {
     },
     // A server that is down explains everything else it stops reporting.
     inhibit_rules: [{ source_matchers: ['alertname="ServerDown"'], target_matchers: ['alertname!="ServerDown"'], equal: ["server"] }],
-    receivers: [
-      {
-        name: "telegram",
-        telegram_configs: [
+    receivers: telegram
+      ? [
           {
-            bot_token: view.botToken,
-            chat_id: Number(view.chatId),
-            send_resolved: true,
-            parse_mode: "",
-            message: '{{ range .Alerts }}{{ if eq .Status "firing" }}🔥{{ else }}✅{{ end }} {{ .Labels.alertname }}: {{ .Annotations.summary }}\n{{ .Annotations.action }}\n{{ end }}',
-            ...(view.apiUrl ? { api_url: view.apiUrl } : {}),
+            name: "telegram",
+            telegram_configs: [
+              {
+                bot_token: telegram.botToken,
+                chat_id: Number(telegram.chatId),
+                send_resolved: true,
+                parse_mode: "",
+                message: '{{ range .Alerts }}{{ if eq .Status "firing" }}🔥{{ else }}✅{{ end }} {{ .Labels.alertname }}: {{ .Annotations.summary }}\n{{ .Annotations.action }}\n{{ end }}',
+                ...(telegram.apiUrl ? { api_url: telegram.apiUrl } : {}),
+              },
+            ],
           },
-        ],
-      },
-    ],
+        ]
+      : [{ name: "nowhere" }],
   });
 }
 

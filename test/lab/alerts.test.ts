@@ -62,7 +62,7 @@ describe("alerts in a lab (real prometheus and alertmanager on loopback)", () =>
       path.join(dir, "prometheus.yml"),
       renderPrometheusConfig({ servers: scraped, listen: `127.0.0.1:${PROMETHEUS}`, scrapeInterval: "1s", alertmanager: `127.0.0.1:${ALERTMANAGER}`, rulesPath: rules }),
     );
-    writeFileSync(path.join(dir, "alertmanager.yml"), renderAlertmanagerConfig({ chatId: "-1001234567890", botToken: "123456:lab-token", apiUrl: "http://127.0.0.1:19111" }));
+    writeFileSync(path.join(dir, "alertmanager.yml"), renderAlertmanagerConfig({ telegram: { chatId: "-1001234567890", botToken: "123456:lab-token", apiUrl: "http://127.0.0.1:19111" } }));
     const alertmanager = spawn("prometheus-alertmanager", [`--config.file=${dir}/alertmanager.yml`, `--storage.path=${dir}/am`, `--web.listen-address=127.0.0.1:${ALERTMANAGER}`, "--cluster.listen-address="], { stdio: "ignore" });
     const prometheus = spawn("prometheus", [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/tsdb`, `--web.listen-address=127.0.0.1:${PROMETHEUS}`], { stdio: "ignore" });
     processes.push(alertmanager, prometheus);

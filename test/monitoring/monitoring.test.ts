@@ -36,9 +36,18 @@ describe("monitoring under mocks", () => {
     expect(await pulumi.isSecret(result.edge.host.steps.find((s) => s.name === "monitoring")!.stdin)).toBe(true);
   });
 
-  it("asks for the bot token when monitoring is on", async () => {
+  it("asks for the bot token when alerts go to a Telegram chat", async () => {
     const { telegramBotToken: _, ...withoutToken } = monitored;
     await expect(runEstate(withoutToken)).rejects.toThrow(/pulumi config set --secret infernus:telegramBotToken/);
+  });
+
+  it("runs without Telegram, as the example stacks do: no token asked for, alerts kept in Alertmanager", async () => {
+    const alone = stackObject("singapore");
+    expect(alone.monitoring).toBeDefined();
+    expect(alone.monitoring.telegramChatId).toBeUndefined();
+    const config = load((await edgeFile(alone, "monitoring", "/etc/prometheus/alertmanager.yml")).content) as { route: { receiver: string }; receivers: object[] };
+    expect(config.route.receiver).toBe("nowhere");
+    expect(config.receivers).toEqual([{ name: "nowhere" }]);
   });
 
   it("opens Prometheus and Alertmanager to the tunnel on the edge, never in the cloud firewall", async () => {

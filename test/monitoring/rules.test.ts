@@ -50,7 +50,7 @@ describe("the alert rules", () => {
     const check = tool("promtool", ["check", "rules", write(dir, "rules.yml", renderRules(thresholds, servers))]);
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
-    expect(check.stdout).toMatch(/SUCCESS: 21 rules found/);
+    expect(check.stdout).toMatch(/SUCCESS: 23 rules found/);
   });
 
   it("fire as intended in promtool test rules (real tool)", () => {
@@ -82,6 +82,43 @@ describe("the alert rules", () => {
         fires: [{ severity: "warning", model_name: "gpt-oss-120b", server: "gpu1" }],
         summary: "12 requests wait for gpt-oss-120b on gpu1",
       },
+      {
+        name: "cpu hot",
+        series: {
+          'node_hwmon_temp_celsius{chip="pci0000:00_0000:00:18_3",sensor="temp1",instance="10.66.0.135:9100",server="gpu1"}': "80 93+0x8",
+          'node_hwmon_chip_names{chip="pci0000:00_0000:00:18_3",chip_name="k10temp",instance="10.66.0.135:9100",server="gpu1"}': "1+0x9",
+          // The GPU's own hwmon chip reads as hot, and is not the CPU.
+          'node_hwmon_temp_celsius{chip="pci0000:00_0000:01:00_0",sensor="temp1",instance="10.66.0.135:9100",server="gpu1"}': "99+0x9",
+          'node_hwmon_chip_names{chip="pci0000:00_0000:01:00_0",chip_name="amdgpu",instance="10.66.0.135:9100",server="gpu1"}': "1+0x9",
+        },
+        at: "7m",
+        alert: "CpuHot",
+        fires: [{ severity: "page", server: "gpu1" }],
+        summary: "the CPU of gpu1 at 93 °C",
+      },
+      {
+        name: "cpu warm",
+        series: {
+          'node_hwmon_temp_celsius{chip="platform_coretemp_0",sensor="temp1",instance="10.66.0.135:9100",server="gpu1"}': "85+0x9",
+          'node_hwmon_chip_names{chip="platform_coretemp_0",chip_name="coretemp",instance="10.66.0.135:9100",server="gpu1"}': "1+0x9",
+        },
+        at: "7m",
+        alert: "CpuHot",
+        fires: [],
+      },
+      {
+        name: "nvme hot",
+        series: {
+          'node_hwmon_temp_celsius{chip="nvme_nvme0",sensor="temp1",instance="10.66.0.135:9100",server="gpu1"}': "60 74+0x14",
+          'node_hwmon_chip_names{chip="nvme_nvme0",chip_name="nvme",instance="10.66.0.135:9100",server="gpu1"}': "1+0x15",
+          'node_hwmon_temp_celsius{chip="nvme_nvme1",sensor="temp1",instance="10.66.0.135:9100",server="gpu1"}': "50+0x15",
+          'node_hwmon_chip_names{chip="nvme_nvme1",chip_name="nvme",instance="10.66.0.135:9100",server="gpu1"}': "1+0x15",
+        },
+        at: "13m",
+        alert: "NvmeHot",
+        fires: [{ severity: "warning", server: "gpu1", chip: "nvme_nvme0" }],
+        summary: "an NVMe drive of gpu1 at 74 °C",
+      },
       { name: "lan gateway down", series: { 'infernus_lan_gateway_up{url="https://192.168.1.50/healthz",server="gpu1"}': "1 0 0 0 0 0 0" }, at: "6m", alert: "LanGatewayDown", fires: [{ severity: "warning", url: "https://192.168.1.50/healthz", server: "gpu1" }], summary: "the LAN gateway on gpu1 does not answer /healthz: home has no models when the internet is down" },
       { name: "lan gateway blip", series: { 'infernus_lan_gateway_up{url="https://192.168.1.50/healthz",server="gpu1"}': "1 0 0 1 1 1 1" }, at: "6m", alert: "LanGatewayDown", fires: [] },
       { name: "snapshot fresh", series: { 'infernus_zfs_latest_snapshot_timestamp_seconds{dataset="tank/rag",server="gpu1"}': "0+60x200" }, at: "140m", alert: "SnapshotTooOld", fires: [] },
@@ -107,9 +144,13 @@ describe("the Prometheus and Alertmanager configs", () => {
     const prom = tool("promtool", ["check", "config", config]);
     expect(prom.stdout + prom.stderr).toContain("SUCCESS");
     expect(prom.status).toBe(0);
-    const am = write(dir, "alertmanager.yml", renderAlertmanagerConfig({ chatId: "-1001234567890", botToken: "123456:stand-in-token" }));
+    const am = write(dir, "alertmanager.yml", renderAlertmanagerConfig({ telegram: { chatId: "-1001234567890", botToken: "123456:stand-in-token" } }));
     const check = tool("amtool", ["check-config", am]);
     expect(check.stdout).toContain("SUCCESS");
     expect(check.status).toBe(0);
+    // Without Telegram, alerts are kept in Alertmanager and sent nowhere: a config amtool takes too.
+    const alone = tool("amtool", ["check-config", write(dir, "alone.yml", renderAlertmanagerConfig({}))]);
+    expect(alone.stdout).toContain("SUCCESS");
+    expect(alone.status).toBe(0);
   });
 });

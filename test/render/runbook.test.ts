@@ -109,8 +109,8 @@ describe("the runbook of an estate with a second server without GPU, pools or mo
     expect(restore).not.toMatch(/\bnas\b/);
   });
 
-  it("watches the server without models for what it has: reachability, tunnel and root disk", () => {
+  it("watches the server without models for what it has: reachability, tunnel, CPU and NVMe heat, root disk", () => {
     const rows = section("Alerts").split("\n").filter((line) => /^\| \w+ \| \w+ \| .*\bnas\b/.test(line)).map((line) => line.split(" | ")[0].slice(2));
-    expect(rows).toEqual(["ServerDown", "TunnelHandshakeStale", "DiskAlmostFull"]);
+    expect(rows).toEqual(["ServerDown", "TunnelHandshakeStale", "CpuHot", "NvmeHot", "DiskAlmostFull"]);
   });
 });
