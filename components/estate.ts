@@ -13,7 +13,7 @@ import { apiKeySchema, thresholdsSchema, type EstateConfig } from "./config/sche
 import { Edge } from "./edge/edge";
 import { edgeFirewall, edgeOpenings } from "./edge/exposure";
 import { Gateway } from "./gateway/gateway";
-import { placeLanGateway, type LanGatewayPlace } from "./gateway/lan";
+import { lanGatewayUrls, placeLanGateway, type LanGatewayPlace } from "./gateway/lan";
 import { GpuServer } from "./gpu/gpuServer";
 import { GATEWAY_PATHS } from "./gateway/nginx";
 import { MONITORING_PATHS, PORTS, type ScrapedServer } from "./monitoring/files";
@@ -67,6 +67,8 @@ export class Estate extends pulumi.ComponentResource {
   /** Each client device's wg-quick file, secret. */
   public readonly clientConfigs: Record<string, pulumi.Output<string>>;
   public readonly gateway: Gateway;
+  /** The base URL at home, through the LAN gateway (with lan.gateway). */
+  public readonly lanBaseUrl?: string;
   /** The GPU servers by name. */
   public readonly servers: Record<string, GpuServer>;
   /** Each user's API key, secret (the check's own key is not among them). */
@@ -109,13 +111,8 @@ export class Estate extends pulumi.ComponentResource {
     // The stack config's checks (components/config/checks.ts) refused a gateway at home that cannot be placed.
     const lanGateway = placeLanGateway(config).place;
     const servers = config.servers.filter((s) => s.models.length > 0);
-    const portSuffix = config.gateway.port === 443 ? "" : `:${config.gateway.port}`;
-    // Probed on its own machine at its address, by the name its certificate carries.
-    const lanProbe = lanGateway && {
-      healthUrl: `https://${config.edge.domain ?? lanGateway.address}${portSuffix}/healthz`,
-      address: lanGateway.address,
-      caFile: config.edge.domain ? undefined : GATEWAY_PATHS.caCertificate,
-    };
+    const lanUrls = lanGateway && lanGatewayUrls(config, lanGateway);
+    this.lanBaseUrl = lanUrls?.baseUrl;
 
     this.offsite = config.offsite ? new OffsiteTarget(`${name}-offsite`, { offsite: config.offsite, ...args.offsiteKeys, spacesKeys: args.spacesKeys }, { parent: this }) : undefined;
 
@@ -141,7 +138,7 @@ export class Estate extends pulumi.ComponentResource {
               .map((other) => ({ name: other.name, url: `http://${servingAddressOf(other.name)}`, models: other.models.map((m) => m.name) })),
             offsite: this.offsite && config.offsite ? { config: config.offsite, target: this.offsite } : undefined,
             watchedFrom: edgeAddress,
-            lanGateway: lanGateway?.server === server ? lanProbe : undefined,
+            lanGateway: lanGateway?.server === server ? lanUrls?.probe : undefined,
             openings: [
               ...appOpenings(config, server.name),
               ...(lanGateway?.server === server ? [{ protocol: "tcp" as const, port: config.gateway.port, from: config.lan.cidrs, comment: "the LAN gateway, for clients at home" }] : []),
@@ -214,9 +211,8 @@ export class Estate extends pulumi.ComponentResource {
       );
     }
     this.apiKeys = Object.fromEntries(config.apiKeys.map((k) => [k.name, this.gateway.apiKeys[k.name]]));
-    const lan = this.gateway.lan;
     // A client at home that can switch its base URL uses the LAN gateway's, which works with the internet down.
-    const atHome = lan ? `# at home, also when the internet is down:\n# OPENAI_BASE_URL=${lan.baseUrl}\n` : "";
+    const atHome = lanUrls ? `# at home, also when the internet is down:\n# OPENAI_BASE_URL=${lanUrls.baseUrl}\n` : "";
     this.apiSnippets = Object.fromEntries(
       Object.entries(this.apiKeys).map(([user, key]) => [user, pulumi.secret(pulumi.interpolate`OPENAI_BASE_URL=${this.gateway.baseUrl}\nOPENAI_API_KEY=${key}\n${atHome}`)]),
     );
@@ -263,7 +259,7 @@ export class Estate extends pulumi.ComponentResource {
           models: config.servers.flatMap((s) => s.models.map((m) => ({ name: m.name, server: s.name, kind: MODEL_CATALOGUE[m.name].kind }))),
           edge: edge.name,
           apps: Object.values(this.apps).map((app) => ({ name: app.name, host: app.host, healthUrl: app.healthUrl })),
-          lanGateway: lanGateway && lanProbe && { server: lanGateway.server.name, healthUrl: lanProbe.healthUrl },
+          lanGateway: lanGateway && lanUrls && { server: lanGateway.server.name, healthUrl: lanUrls.probe.healthUrl },
         })),
       },
       { parent: this },

@@ -56,7 +56,7 @@ export function stackOutputs(estate: Estate): StackOutputs {
     tunnelAddresses: estate.addresses,
     clientConfigs: estate.clientConfigs,
     apiBaseUrl: estate.gateway.baseUrl,
-    apiBaseUrlAtHome: estate.gateway.lan?.baseUrl,
+    apiBaseUrlAtHome: estate.lanBaseUrl,
     caCertificate: estate.gateway.caCertificate,
     apiKeys: estate.apiKeys,
     apiSnippets: estate.apiSnippets,

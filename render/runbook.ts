@@ -5,7 +5,7 @@
 import type { EstateConfig, ServerConfig } from "../components/config/schema";
 import { APP_CATALOGUE, appPort } from "../components/apps/catalogue";
 import { appDataDir } from "../components/apps/placement";
-import { placeLanGateway } from "../components/gateway/lan";
+import { lanGatewayUrls, placeLanGateway } from "../components/gateway/lan";
 import { nvidiaGpus } from "../components/gpu/files";
 import { alertRules, type ScrapedServer, type Thresholds } from "../components/monitoring/files";
 import { thresholdsSchema } from "../components/config/schema";
@@ -128,8 +128,7 @@ const cell = (text: string) => text.replace(/\|/g, "\\|");
 /** What each client sees when the home link or the power fails, and what comes back by itself. */
 function outagesSection(config: EstateConfig): string[] {
   const lan = placeLanGateway(config).place;
-  const port = config.gateway.port === 443 ? "" : `:${config.gateway.port}`;
-  const home = lan && `https://${config.edge.domain ?? lan.name ?? lan.address}${port}/v1`;
+  const home = lan && lanGatewayUrls(config, lan).baseUrl;
   const ups = config.servers.filter((s) => s.ups).map((s) => s.name);
   const keys = config.apiKeys.map((k) => k.name).join(", ");
   return [

@@ -476,7 +476,6 @@ export type ClientConfig = EstateConfig["clients"][number];
 export type ServerConfig = EstateConfig["servers"][number];
 export type ApiKeyConfig = EstateConfig["apiKeys"][number];
 export type GatewayConfig = EstateConfig["gateway"];
-export type LanGatewayConfig = NonNullable<EstateConfig["lan"]["gateway"]>;
 export type ServingConfig = EstateConfig["serving"];
 export type ModelConfig = ServerConfig["models"][number];
 export type PoolConfig = ServerConfig["pools"][number];

@@ -52,11 +52,10 @@ export class Gateway extends pulumi.ComponentResource {
   public readonly caCertificate?: pulumi.Output<string>;
   /** Each user's key, secret. */
   public readonly apiKeys: Record<string, pulumi.Output<string>>;
-  /** The LAN gateway's `https://host[:port]/v1` and `/healthz`: its address or home name, or with a domain the same URL as away (split horizon). */
-  public readonly lan?: { readonly baseUrl: string; readonly healthUrl: string; readonly address: string };
   private readonly files: StepFile[];
   private readonly lanFiles: StepFile[] = [];
   private readonly acme?: GatewayArgs["acme"];
+  private readonly lan?: LanGatewayArgs;
 
   constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infernus:gateway:Gateway", name, {}, opts);
@@ -87,11 +86,9 @@ export class Gateway extends pulumi.ComponentResource {
       { path: GATEWAY_PATHS.sysctl, mode: "0644", content: renderGatewaySysctl(args.gateway, listen) },
     ];
     const view = { gateway: args.gateway, apiKeys: args.apiKeys };
-    const lan = args.lan;
+    const lan = (this.lan = args.lan);
     this.files = common(renderGatewayConfig({ ...view, upstreams: args.upstreams, acmeDomain: args.acme?.domain, shareCertificateWith: lan?.tunnelAddress }));
     if (lan) {
-      const lanHost = args.acme?.domain ?? lan.name ?? lan.address;
-      this.lan = { baseUrl: `https://${lanHost}${port}/v1`, healthUrl: `https://${lanHost}${port}/healthz`, address: lan.address };
       this.lanFiles = common(renderGatewayConfig({ ...view, upstreams: lan.upstreams, listen: lan.address }), lan.address);
       if (args.acme) {
         // The same name at home needs the same certificate: fetched from the edge over the tunnel, and kept when it cannot be.
@@ -119,7 +116,7 @@ export class Gateway extends pulumi.ComponentResource {
         this.lanFiles.push(...certificateFiles(ca.certificate, lanCert));
       }
     }
-    this.registerOutputs({ baseUrl: this.baseUrl, caCertificate: this.caCertificate, apiKeys: this.apiKeys, lan: this.lan });
+    this.registerOutputs({ baseUrl: this.baseUrl, caCertificate: this.caCertificate, apiKeys: this.apiKeys });
   }
 
   /** A CA that lives only in Pulumi state. */

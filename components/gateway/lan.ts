@@ -5,6 +5,7 @@
 import type { EstateConfig, ServerConfig } from "../config/schema";
 import type { Problem } from "../config/problems";
 import { contains, parseCidr, parseIpv4 } from "../network/ip";
+import { GATEWAY_PATHS } from "./nginx";
 
 export interface LanGatewayPlace {
   /** The server it runs on. */
@@ -38,4 +39,18 @@ export function placeLanGateway(config: Pick<EstateConfig, "lan" | "servers">): 
     return { problems: [{ path: "lan.gateway.address", value: address, message: `${what} (${config.lan.cidrs.join(", ")}); set ${server.name}'s address on the home network` }] };
   }
   return { place: { server, address, name: wanted.name }, problems: [] };
+}
+
+/**
+ * What clients at home call (the domain, answered at home by split horizon; else the home name;
+ * else the address), and how its own server probes it: at its address, by the name its certificate
+ * carries, trusting the estate's CA when there is no public certificate.
+ */
+export function lanGatewayUrls(config: Pick<EstateConfig, "edge" | "gateway">, place: LanGatewayPlace) {
+  const port = config.gateway.port === 443 ? "" : `:${config.gateway.port}`;
+  const domain = config.edge.domain;
+  return {
+    baseUrl: `https://${domain ?? place.name ?? place.address}${port}/v1`,
+    probe: { healthUrl: `https://${domain ?? place.address}${port}/healthz`, address: place.address, caFile: domain ? undefined : GATEWAY_PATHS.caCertificate },
+  };
 }

@@ -235,7 +235,7 @@ describe("the LAN gateway", () => {
     const config = atHome();
     Object.assign(config.edge, { domain: "llm.example.net", acmeEmail: "kirill@example.net" });
     const { result, resources } = await runEstate(config);
-    expect(result.gateway.lan!.baseUrl).toBe("https://llm.example.net/v1");
+    expect(result.lanBaseUrl).toBe("https://llm.example.net/v1");
     const edge = await gatewayFiles(result, "edge", "gateway");
     const lan = await gatewayFiles(result, "gpu1", "lan-gateway");
     const share = edge["/etc/nginx/conf.d/infernus-gateway.conf"];

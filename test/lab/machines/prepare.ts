@@ -82,12 +82,12 @@ function labCa(dir: string): string {
 }
 
 /** A gateway certificate from the lab CA for the addresses and names the program's own would carry. */
-function labCertificate(dir: string, name: string, addresses: readonly string[], dnsNames: readonly string[] = []): { cert: string; key: string } {
+function labCertificate(dir: string, name: string, serial: number, addresses: readonly string[], dnsNames: readonly string[] = []): { cert: string; key: string } {
   const at = (file: string) => path.join(dir, `${name}.${file}`);
   openssl(["req", ...P256, "-subj", `/CN=${dnsNames[0] ?? addresses[0]}/O=infernus`, "-keyout", at("key"), "-out", at("csr")]);
   const names = [...addresses.map((a) => `IP:${a}`), ...dnsNames.map((d) => `DNS:${d}`)];
   writeFileSync(at("ext"), `subjectAltName=${names.join(",")}\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
-  openssl(["x509", "-req", "-in", at("csr"), "-CA", path.join(dir, "ca.crt"), "-CAkey", path.join(dir, "ca.key"), "-set_serial", String(Date.now()), "-days", "2", "-extfile", at("ext"), "-out", at("crt")]);
+  openssl(["x509", "-req", "-in", at("csr"), "-CA", path.join(dir, "ca.crt"), "-CAkey", path.join(dir, "ca.key"), "-set_serial", String(serial), "-days", "2", "-extfile", at("ext"), "-out", at("crt")]);
   return { cert: readFileSync(at("crt"), "utf8"), key: readFileSync(at("key"), "utf8") };
 }
 
@@ -158,8 +158,8 @@ export async function prepareMachines(): Promise<string> {
     const plan = JSON.parse(String(tree.files.get("plan.json"))) as { addresses: Record<string, string>; steps: PlanStep[] };
     addresses ??= plan.addresses;
     tls ??= {
-      edge: labCertificate(keys, "gateway", [config.edge.endpoint, addresses[config.edge.name]]),
-      lan: labCertificate(keys, "lan-gateway", lanGateway ? [lanGateway.address] : [], lanGateway?.name ? [lanGateway.name] : []),
+      edge: labCertificate(keys, "gateway", 1, [config.edge.endpoint, addresses[config.edge.name]]),
+      lan: labCertificate(keys, "lan-gateway", 2, lanGateway ? [lanGateway.address] : [], lanGateway?.name ? [lanGateway.name] : []),
     };
     const patch = (host: string, step: string, files: Record<string, string>) => {
       const found = plan.steps.find((s) => s.host === host && s.step === step);
