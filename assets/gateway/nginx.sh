@@ -20,7 +20,7 @@ ACME_DOMAIN=${ACME_DOMAIN:-} CERTIFICATE_BUNDLE=${CERTIFICATE_BUNDLE:-} LAN_CERT
 need_root
 
 # Not started on install: nginx -t checks the step's configuration first (reload_nginx).
-apt_install --no-start nginx
+apt_install --no-start nginx libnginx-mod-http-js
 sysctl -q -p "$INFERNUS_ROOT$SYSCTL"
 # The distribution's welcome page listens on port 80 for every name.
 rm -f "$INFERNUS_ROOT/etc/nginx/sites-enabled/default"

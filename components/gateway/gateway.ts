@@ -81,6 +81,7 @@ export class Gateway extends pulumi.ComponentResource {
       { path: GATEWAY_PATHS.unitLimits, mode: "0644", content: renderNginxUnitLimits(args.gateway) },
       { path: GATEWAY_PATHS.config, mode: "0644", content: config },
       { path: GATEWAY_PATHS.keys, mode: "0600", content: keyMap },
+      { path: GATEWAY_PATHS.usageScript, mode: "0644", content: asset("gateway/usage.js") },
       { path: GATEWAY_PATHS.upstreamAuth, mode: "0600", content: pulumi.secret(args.upstreamKey.apply(renderUpstreamAuth)) },
       { path: GATEWAY_PATHS.logrotate, mode: "0644", content: renderAuditLogrotate() },
       { path: GATEWAY_PATHS.sysctl, mode: "0644", content: renderGatewaySysctl(args.gateway, listen) },

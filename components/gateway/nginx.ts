@@ -6,14 +6,19 @@
 import type { ApiKeyConfig, GatewayConfig } from "../config/schema";
 import { HEADER } from "../header";
 
-/** The OpenAI-compatible paths the gateway forwards; everything else is 404. */
-export const FORWARDED_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models"] as const;
+/**
+ * The OpenAI-compatible paths the gateway forwards; everything else is 404. llama-swap routes each
+ * by the body's `model` (its modelPostJSONRoutes: chat, completions, responses, embeddings, rerank).
+ */
+export const FORWARDED_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/embeddings", "/v1/rerank", "/v1/models"] as const;
 
 export const GATEWAY_PATHS = {
   main: "/etc/nginx/nginx.conf",
   unitLimits: "/etc/systemd/system/nginx.service.d/infernus-limits.conf",
   config: "/etc/nginx/conf.d/infernus-gateway.conf",
   keys: "/etc/nginx/infernus/api-keys.map",
+  /** The njs body filter that reads each response's model and token counts for the audit log. */
+  usageScript: "/etc/nginx/infernus/usage.js",
   upstreamAuth: "/etc/nginx/infernus/upstream-auth.conf",
   certificate: "/etc/infernus/tls/gateway.crt",
   certificateKey: "/etc/infernus/tls/gateway.key",
@@ -128,6 +133,26 @@ export function renderNginxUnitLimits(gateway: GatewayConfig): string {
   return [HEADER, "[Service]", `LimitNOFILE=${gatewayLimits(gateway).openFiles}`, ""].join("\n");
 }
 
+/**
+ * One audit line, JSON: who asked (the key's user, never the key), what, the answer, and the model
+ * and tokens of it. The order is fixed: infernus-usage's mtail program reads the line by it.
+ */
+export const AUDIT_FIELDS = [
+  '"time":"$time_iso8601"',
+  '"client":"$infernus_client"',
+  '"method":"$request_method"',
+  '"path":"$uri"',
+  '"status":$status',
+  '"model":"$infernus_model"',
+  '"prompt_tokens":$infernus_prompt_tokens',
+  '"completion_tokens":$infernus_completion_tokens',
+  '"request_bytes":$request_length',
+  '"response_bytes":$bytes_sent',
+  '"request_time":$request_time',
+  '"upstream_time":"$upstream_response_time"',
+  '"upstream":"$upstream_addr"',
+].join(",");
+
 function openAiError(message: string, type: string, code: string): string {
   // nginx single-quoted string: the JSON holds no single quote.
   return `'${JSON.stringify({ error: { message, type, param: null, code } })}'`;
@@ -168,7 +193,12 @@ export function renderGatewayConfig(view: GatewayView): string {
     "    default 60;",
     "}",
     "",
-    `log_format infernus_audit escape=json '{"time":"$time_iso8601","client":"$infernus_client","method":"$request_method","path":"$uri","status":$status,"request_bytes":$request_length,"response_bytes":$bytes_sent,"request_time":$request_time,"upstream_time":"$upstream_response_time","upstream":"$upstream_addr"}';`,
+    "# The model and the tokens vLLM counted, read from each response by njs (usage.js); null when it told none.",
+    `js_import infernus_usage from ${paths.usageScript};`,
+    "js_var $infernus_model;",
+    "js_var $infernus_prompt_tokens null;",
+    "js_var $infernus_completion_tokens null;",
+    `log_format infernus_audit escape=json '{${AUDIT_FIELDS}}';`,
     "",
     "upstream infernus_models {",
     ...(view.upstreams.length > 0
@@ -205,6 +235,8 @@ export function renderGatewayConfig(view: GatewayView): string {
     `    access_log ${paths.auditLog} infernus_audit;`,
     "    default_type application/json;",
     `    client_max_body_size ${gateway.maxRequestMiB}m;`,
+    "    # A body stays in memory (only as much as it is), where usage.js can see whether it asked for usage.",
+    `    client_body_buffer_size ${gateway.maxRequestMiB}m;`,
     "",
     "    limit_req_status 429;",
     ...apiKeys.map((key) => `    limit_req zone=${zone(key)} burst=${key.burst} nodelay;`),
@@ -222,6 +254,7 @@ export function renderGatewayConfig(view: GatewayView): string {
     `            ${HSTS}`,
     `            return 401 ${openAiError("Missing or unknown API key: send Authorization: Bearer <key>.", "invalid_request_error", "invalid_api_key")};`,
     "        }",
+    "        js_body_filter infernus_usage.filter buffer_type=buffer;",
     "        proxy_pass http://infernus_models;",
     "        proxy_http_version 1.1;",
     '        proxy_set_header Connection "";',

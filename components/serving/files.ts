@@ -48,8 +48,12 @@ export const VLLM_OPTION_FLAGS = {
   speculativeConfig: "--speculative-config",
   gpuMemoryUtilization: "--gpu-memory-utilization",
 } as const;
-/** Flags every process gets, set by infernus itself (sleep mode for the models that swap out). */
-export const VLLM_FIXED_FLAGS = ["--served-model-name", "--host", "--port", "--enable-sleep-mode"] as const;
+/**
+ * Flags every process gets, set by infernus itself: sleep mode for the models that swap out, and
+ * usage in every stream (vLLM's frontend option, in its cli_args.py since 0.9), so the gateway's audit
+ * log counts a streamed request's tokens although its client did not ask for them.
+ */
+export const VLLM_FIXED_FLAGS = ["--served-model-name", "--host", "--port", "--enable-sleep-mode", "--enable-force-include-usage"] as const;
 
 /**
  * Each model's vLLM port on 127.0.0.1, by its place in the server's list. Fixed rather than
@@ -84,6 +88,7 @@ export function vllmCommand(serving: ServingConfig, model: ModelConfig, planned:
     ...(model.enablePrefixCaching ? [VLLM_OPTION_FLAGS.enablePrefixCaching] : []),
     ...(model.speculativeConfig ? [VLLM_OPTION_FLAGS.speculativeConfig, JSON.stringify(sortKeys(model.speculativeConfig))] : []),
     ...(sleeps ? ["--enable-sleep-mode"] : []),
+    "--enable-force-include-usage",
     ...spec.vllmArgs,
     ...model.extraArgs,
   ];

@@ -1,10 +1,13 @@
 /** The rendered gateway on real nginx (loopback) in front of a stand-in backend. */
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyConfig } from "../../components/config/schema";
 import { tool } from "../helpers";
 import { CERTIFICATE_SHARE_PORT } from "../../components/gateway/nginx";
-import { MOVED_PORTS, request, startBackend, startGateway, UPSTREAM_KEY, type Gateway } from "./lab";
+import { MOVED_PORTS, request, startBackend, startGateway, UPSTREAM_KEY, type Gateway, type Reply } from "./lab";
 
 const keys = { ide: "sk-infernus-ide0000000000000000000000000000000000", n8n: "sk-infernus-n8n1111111111111111111111111111111111", tight: "sk-infernus-tight22222222222222222222222222222222" };
 const apiKeys: ApiKeyConfig[] = [
@@ -89,6 +92,7 @@ describe("the gateway on real nginx", () => {
     const reply = await request(gateway.port, "POST", "/v1/chat/completions", { key: keys.ide, body: { ...chat, stream: true } });
     expect(reply.status).toBe(200);
     expect(reply.headers["content-type"]).toBe("text/event-stream");
+    // Six tokens and [DONE]: vLLM's usage chunk, which the client did not ask for, stays out.
     expect(reply.body.match(/^data: /gm)).toHaveLength(7);
     // Six events 150 ms apart: they arrive spread over ~900 ms, the first long before the last.
     expect(reply.chunkTimes.length).toBeGreaterThanOrEqual(6);
@@ -139,9 +143,121 @@ describe("the gateway on real nginx", () => {
     const lines = readFileSync(gateway.paths.auditLog, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const last = lines.at(-1);
     expect(last).toMatchObject({ client: "n8n", method: "GET", path: "/v1/models", status: 200 });
-    expect(Object.keys(last)).toEqual(["time", "client", "method", "path", "status", "request_bytes", "response_bytes", "request_time", "upstream_time", "upstream"]);
+    expect(Object.keys(last)).toEqual(["time", "client", "method", "path", "status", "model", "prompt_tokens", "completion_tokens", "request_bytes", "response_bytes", "request_time", "upstream_time", "upstream"]);
     const log = readFileSync(gateway.paths.auditLog, "utf8");
     for (const key of Object.values(keys)) expect(log).not.toContain(key);
+  });
+});
+
+describe("token usage in the audit log, read by njs on real nginx from vLLM-shaped answers", () => {
+  let backend: Awaited<ReturnType<typeof startBackend>>;
+  let gateway: Gateway;
+  beforeAll(async () => {
+    backend = await startBackend({ chunks: 5, cadenceMs: 5 });
+    gateway = startGateway({ gateway: gatewayConfig, apiKeys, keys, upstreams: [`127.0.0.1:${backend.port}`] });
+  });
+  afterAll(async () => {
+    gateway?.stop();
+    await backend?.stop();
+  });
+
+  const auditLines = () => readFileSync(gateway.paths.auditLog, "utf8").split("\n").filter(Boolean);
+
+  /** The audit line of the last request, and what the stand-in reported for it. */
+  async function audited(path: string, body: unknown, key: string | null = keys.ide) {
+    const before = auditLines().length;
+    const reply = await request(gateway.port, "POST", path, { key: key ?? undefined, body });
+    // nginx writes the line once the request is done, which may be just after the client has the last byte.
+    for (let tries = 0; tries < 100 && auditLines().length === before; tries++) await new Promise((done) => setTimeout(done, 10));
+    const line = JSON.parse(auditLines().at(-1)!);
+    return { reply, line, reported: backend.seen.at(-1)?.usage };
+  }
+
+  it("logs the model and the exact prompt and completion tokens of a chat completion", async () => {
+    const { reply, line, reported } = await audited("/v1/chat/completions", { ...chat, model: "qwen3-coder-30b", max_tokens: 7 });
+    expect(reply.status).toBe(200);
+    expect(reported?.completion_tokens).toBe(7);
+    expect(line).toMatchObject({ client: "ide", path: "/v1/chat/completions", status: 200, model: "qwen3-coder-30b", prompt_tokens: reported?.prompt_tokens, completion_tokens: 7 });
+  });
+
+  const events = (reply: Reply) => reply.body.split("\n\n").filter(Boolean);
+
+  it("logs a stream's tokens although its client did not ask for usage, and keeps vLLM's usage chunk from that client", async () => {
+    const { reply, line, reported } = await audited("/v1/chat/completions", { ...chat, model: "gpt-oss-120b", stream: true, max_tokens: 4 });
+    expect(events(reply)).toEqual([...[0, 1, 2, 3].map((i) => expect.stringContaining(`"content":"t${i}"`)), "data: [DONE]"]);
+    expect(reply.body).not.toContain('"usage"');
+    expect(line).toMatchObject({ model: "gpt-oss-120b", prompt_tokens: reported?.prompt_tokens, completion_tokens: 4 });
+  });
+
+  it("gives a stream's usage chunk to a client that asked for it (stream_options.include_usage)", async () => {
+    const { reply, line, reported } = await audited("/v1/chat/completions", { ...chat, model: "gpt-oss-120b", stream: true, max_tokens: 2, stream_options: { include_usage: true } });
+    const usageChunk = JSON.parse(events(reply).at(-2)!.slice("data: ".length));
+    expect(usageChunk).toMatchObject({ choices: [], usage: reported });
+    expect(line).toMatchObject({ prompt_tokens: reported?.prompt_tokens, completion_tokens: 2 });
+  });
+
+  it("keeps the usage chunk out for a long prompt too (its body is past nginx's default 16 KiB buffer)", async () => {
+    const long = { model: "qwen3-coder-30b", messages: [{ role: "user", content: "x".repeat(200_000) }], stream: true, max_tokens: 3 };
+    const { reply, line, reported } = await audited("/v1/chat/completions", long);
+    expect(events(reply)).toHaveLength(3 + 1);
+    expect(line).toMatchObject({ prompt_tokens: reported?.prompt_tokens, completion_tokens: 3 });
+    expect(reported!.prompt_tokens).toBeGreaterThan(50_000);
+  });
+
+  it("logs a legacy completion's tokens", async () => {
+    const { line, reported } = await audited("/v1/completions", { model: "qwen3-coder-30b", prompt: "def f(", max_tokens: 3 });
+    expect(line).toMatchObject({ path: "/v1/completions", model: "qwen3-coder-30b", prompt_tokens: reported?.prompt_tokens, completion_tokens: 3 });
+  });
+
+  it("logs an embedding's prompt tokens, with no completion tokens", async () => {
+    const { line, reported } = await audited("/v1/embeddings", { model: "qwen3-embedding-8b", input: ["a note", "another"] });
+    expect(line).toMatchObject({ path: "/v1/embeddings", model: "qwen3-embedding-8b", prompt_tokens: reported?.prompt_tokens, completion_tokens: 0 });
+  });
+
+  it("logs a rerank's tokens from the usage before its results, not from a document that looks like usage", async () => {
+    const documents = ['{"usage":{"prompt_tokens":999,"completion_tokens":999}}', "plain text"];
+    const { reply, line, reported } = await audited("/v1/rerank", { model: "qwen3-reranker-8b", query: "q", documents });
+    expect(reply.status).toBe(200);
+    expect(line).toMatchObject({ path: "/v1/rerank", model: "qwen3-reranker-8b", prompt_tokens: reported?.prompt_tokens, completion_tokens: null });
+  });
+
+  it("logs a Responses API answer's input and output tokens, streamed and not", async () => {
+    for (const stream of [false, true]) {
+      const { reply, line, reported } = await audited("/v1/responses", { model: "gpt-oss-20b", input: "hello", stream, max_output_tokens: 6 });
+      expect(reply.status, `stream ${stream}`).toBe(200);
+      expect(line, `stream ${stream}`).toMatchObject({ path: "/v1/responses", model: "gpt-oss-20b", prompt_tokens: reported?.prompt_tokens, completion_tokens: reported?.completion_tokens });
+    }
+  });
+
+  it("logs a request without a key with no model and no tokens", async () => {
+    const { reply, line } = await audited("/v1/chat/completions", { ...chat, model: "qwen3-coder-30b" }, null);
+    expect(reply.status).toBe(401);
+    expect(line).toMatchObject({ client: "", status: 401, model: "", prompt_tokens: null, completion_tokens: null });
+  });
+
+  it("gives infernus-metrics the tokens per user and model that this log holds (the real log read by the real script)", async () => {
+    await audited("/v1/chat/completions", { ...chat, model: "qwen3-coder-30b", max_tokens: 2 }, keys.n8n);
+    const lines = auditLines().map((l) => JSON.parse(l) as { client: string; model: string; status: number; prompt_tokens: number | null; completion_tokens: number | null });
+    const dir = mkdtempSync(path.join(tmpdir(), "infernus-metrics-"));
+    writeFileSync(path.join(dir, "metrics.conf"), `AUDIT_LOG='${gateway.paths.auditLog}'\n`);
+    const run = spawnSync("bash", ["assets/monitoring/metrics.sh", path.join(dir, "out")], { encoding: "utf8", timeout: 30_000, env: { ...process.env, INFERNUS_METRICS_CONF: path.join(dir, "metrics.conf") } });
+    expect(run.status, run.stderr).toBe(0);
+    const prom = readFileSync(path.join(dir, "out", "gateway.prom"), "utf8");
+    for (const [client, model] of [["ide", "qwen3-coder-30b"], ["n8n", "qwen3-coder-30b"], ["ide", "gpt-oss-20b"]]) {
+      const mine = lines.filter((l) => l.client === client && l.model === model);
+      const prompt = mine.reduce((sum, l) => sum + (l.prompt_tokens ?? 0), 0);
+      const completion = mine.reduce((sum, l) => sum + (l.completion_tokens ?? 0), 0);
+      expect(prompt, `${client} ${model}`).toBeGreaterThan(0);
+      expect(prom).toContain(`infernus_usage_prompt_tokens_total{client="${client}",model="${model}"} ${prompt}\n`);
+      expect(prom).toContain(`infernus_usage_completion_tokens_total{client="${client}",model="${model}"} ${completion}\n`);
+    }
+    expect(prom).toContain(`infernus_usage_requests_total{client="",model="",code="401"} ${lines.filter((l) => l.status === 401).length}\n`);
+  });
+
+  it("never logs the prompt", async () => {
+    const secret = "the-prompt-text-that-must-stay-private";
+    await audited("/v1/chat/completions", { model: "qwen3-coder-30b", messages: [{ role: "user", content: secret }], stream: true });
+    expect(readFileSync(gateway.paths.auditLog, "utf8")).not.toContain(secret);
   });
 });
 

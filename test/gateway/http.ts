@@ -5,50 +5,66 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import { promptTokens, streamsUsage, type Usage } from "../serving/vllmUsage";
 
 export interface BackendRequest {
   readonly path: string;
   readonly client?: string;
   readonly authorization?: string;
   readonly model?: string;
+  /** The token counts it answered with, as vLLM reports them. */
+  readonly usage?: Usage;
 }
 
-/** An OpenAI-compatible stand-in: /v1/models, embeddings, and chat completions that stream SSE at a set cadence, `chunks` or max_tokens long. */
-export async function startBackend(options: { chunks: number; cadenceMs: number; port?: number; host?: string; models?: readonly string[] }) {
+/**
+ * An OpenAI-compatible stand-in: /v1/models, embeddings, rerank, responses, and chat completions
+ * that stream SSE at a set cadence, `chunks` or max_tokens long. Bodies have vLLM's shapes and
+ * field order (its protocol.py models): usage last in completions and embeddings, before the
+ * results in rerank, in the response of a Responses stream's last event.
+ */
+export async function startBackend(options: { chunks: number; cadenceMs: number; port?: number; host?: string; models?: readonly string[]; forceIncludeUsage?: boolean }) {
   const seen: BackendRequest[] = [];
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
-      const parsed = body ? (JSON.parse(body) as { model?: string; stream?: boolean; max_tokens?: number }) : {};
-      seen.push({ path: req.url ?? "", client: req.headers["x-infernus-client"] as string | undefined, authorization: req.headers.authorization, model: parsed.model });
-      if (req.url === "/v1/models") {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ object: "list", data: (options.models ?? ["stand-in"]).map((id) => ({ id, object: "model" })) }));
-        return;
-      }
-      if (req.url === "/v1/embeddings") {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: parsed.model }));
-        return;
-      }
-      if (!parsed.stream) {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ id: "x", object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: "ok" } }] }));
-        return;
-      }
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      const parsed = body ? (JSON.parse(body) as { model?: string; stream?: boolean; max_tokens?: number; stream_options?: { include_usage?: boolean } }) : {};
+      const model = parsed.model ?? "stand-in";
       // A model that writes until max_tokens when the request sets it (as vLLM stops there), else `chunks` tokens.
       const tokens = parsed.max_tokens ?? options.chunks;
+      const prompt = promptTokens(body);
+      const generated = req.url === "/v1/embeddings" || req.url === "/v1/rerank" ? 0 : tokens;
+      const usage: Usage = { prompt_tokens: prompt, completion_tokens: generated, total_tokens: prompt + generated };
+      const json = (payload: unknown) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(payload));
+      };
+      seen.push({ path: req.url ?? "", client: req.headers["x-infernus-client"] as string | undefined, authorization: req.headers.authorization, model: parsed.model, ...(req.url === "/v1/models" ? {} : { usage }) });
+      if (req.url === "/v1/models") return json({ object: "list", data: (options.models ?? ["stand-in"]).map((id) => ({ id, object: "model" })) });
+      if (req.url === "/v1/embeddings") {
+        return json({ id: "embd-x", object: "list", created: 1, model, data: [{ index: 0, object: "embedding", embedding: [0.1, 0.2] }], usage });
+      }
+      if (req.url === "/v1/rerank") {
+        // The documents come back in the results, after the usage: text that may look like usage.
+        const documents = (JSON.parse(body) as { documents?: string[] }).documents ?? [];
+        return json({ id: "rerank-x", model, usage: { prompt_tokens: prompt, total_tokens: prompt }, results: documents.map((text, index) => ({ index, document: { text }, relevance_score: 1 / (index + 1) })) });
+      }
+      if (req.url === "/v1/responses") return respond(res, parsed, model, usage, tokens, options.cadenceMs);
+      if (!parsed.stream) {
+        return json({ id: "chatcmpl-x", object: "chat.completion", created: 1, model, choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }], usage });
+      }
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       let sent = 0;
       const timer = setInterval(() => {
         if (sent === tokens) {
           clearInterval(timer);
+          // vLLM's last chunk: no choices, the usage (chat_completion_stream_generator).
+          if (streamsUsage(parsed, options.forceIncludeUsage ?? true)) res.write(`data: ${JSON.stringify({ id: "chatcmpl-x", object: "chat.completion.chunk", created: 1, model, choices: [], usage })}\n\n`);
           res.end("data: [DONE]\n\n");
           return;
         }
         // Wall-clock milliseconds, comparable across processes on one machine.
-        res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: `t${sent}` } }], sentAt: performance.timeOrigin + performance.now() })}\n\n`);
+        res.write(`data: ${JSON.stringify({ id: "chatcmpl-x", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta: { content: `t${sent}` } }], sentAt: performance.timeOrigin + performance.now() })}\n\n`);
         sent++;
       }, options.cadenceMs);
     });
@@ -57,6 +73,44 @@ export async function startBackend(options: { chunks: number; cadenceMs: number;
   await new Promise<void>((done) => server.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1", backlog: 2048 }, done));
   const port = (server.address() as AddressInfo).port;
   return { port, seen, stop: () => new Promise<void>((done) => server.close(() => done())) };
+}
+
+/**
+ * The Responses API as vLLM answers it (serving_responses.py): a response object, its usage as
+ * input and output tokens; streamed, typed events from response.created to response.completed,
+ * which carries the whole response with its usage.
+ */
+function respond(res: http.ServerResponse, request: { stream?: boolean }, model: string, usage: Usage, tokens: number, cadenceMs: number): void {
+  const text = Array.from({ length: tokens }, (_, i) => `t${i}`).join("");
+  const response = (status: string, done: boolean) => ({
+    id: "resp_x",
+    created_at: 1,
+    instructions: null,
+    model,
+    object: "response",
+    output: done ? [{ id: "msg_x", type: "message", role: "assistant", status: "completed", content: [{ type: "output_text", text, annotations: [] }] }] : [],
+    status,
+    usage: done ? { input_tokens: usage.prompt_tokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: usage.completion_tokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: usage.total_tokens } : null,
+  });
+  if (!request.stream) {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(response("completed", true)));
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  let sequence = 0;
+  const event = (type: string, payload: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ ...payload, sequence_number: sequence++, type })}\n\n`);
+  event("response.created", { response: response("in_progress", false) });
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (sent === tokens) {
+      clearInterval(timer);
+      event("response.completed", { response: response("completed", true) });
+      res.end();
+      return;
+    }
+    event("response.output_text.delta", { item_id: "msg_x", output_index: 0, content_index: 0, delta: `t${sent++}` });
+  }, cadenceMs);
 }
 
 export interface Reply {

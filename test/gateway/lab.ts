@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { ApiKeyConfig, GatewayConfig } from "../../components/config/schema";
 import { CERTIFICATE_SHARE_PORT, GATEWAY_PATHS, renderApiKeyMap, renderGatewayConfig, renderNginxMain, renderUpstreamAuth } from "../../components/gateway/nginx";
+import { asset } from "../../components/host/stdin";
 import { tool } from "../helpers";
 
 export { request, startBackend, type BackendRequest, type Reply, type Target } from "./http";
@@ -28,13 +29,16 @@ export function labMain(main: string, dir: string, gatewayConfig: string): strin
     .replace("pid /run/nginx.pid;", `pid ${dir}/nginx.pid;`)
     .replace("error_log /var/log/nginx/error.log;", `error_log ${dir}/error.log warn;`)
     .replace("access_log /var/log/nginx/access.log;", `access_log ${dir}/access.log;`)
+    // The distribution's module files name modules relative to the prefix, which the lab moves: the
+    // njs module the gateway needs (libnginx-mod-http-js) by its absolute path instead.
+    .replace("include /etc/nginx/modules-enabled/*.conf;", "load_module /usr/lib/nginx/modules/ngx_http_js_module.so;")
     .replace("include /etc/nginx/conf.d/*.conf;", `include ${gatewayConfig};`)
     .replace("    include /etc/nginx/sites-enabled/*;\n", "")
     .replace(
       "http {\n",
       `http {\n    client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;\n`,
     );
-  for (const systemPath of ["/run/", "/var/log/nginx/", "/etc/nginx/conf.d/", "/etc/nginx/sites-enabled/"]) {
+  for (const systemPath of ["/etc/nginx/modules-enabled/", "/run/", "/var/log/nginx/", "/etc/nginx/conf.d/", "/etc/nginx/sites-enabled/"]) {
     if (relocated.includes(` ${systemPath}`)) throw new Error(`labMain: the deployed nginx.conf names ${systemPath} where the lab does not expect it`);
   }
   return relocated;
@@ -65,6 +69,7 @@ export function startGateway(options: {
     );
   writeFileSync(paths.config, config);
   writeFileSync(paths.keys, renderApiKeyMap(Object.entries(options.keys).map(([name, key]) => ({ name, key }))), { mode: 0o600 });
+  writeFileSync(paths.usageScript, asset("gateway/usage.js"));
   writeFileSync(paths.upstreamAuth, renderUpstreamAuth(options.upstreamKey ?? UPSTREAM_KEY), { mode: 0o600 });
   const openssl = tool("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", paths.certificateKey, "-out", paths.certificate]);
   if (openssl.status !== 0) throw new Error(`openssl: ${openssl.stderr}`);

@@ -247,6 +247,13 @@ check "internet: an unknown key (401)" is 401 inet "$api/models" unknown
 drive inet "$api/chat/completions" "$keys" bench-1 --stream --count 3 >"$run/stream.json"
 check "internet: a streamed completion through the edge arrives whole, chunk by chunk" \
   holds "$run/stream.json" '.statuses == {"200": 3} and .incomplete == 0 and .errors == {}'
+# The stand-in model sends vLLM's usage chunk (as --enable-force-include-usage has it); the clients
+# asked for none and got none (each stream above is whole: tokens, then [DONE]), and the audit line
+# has it, read by njs: 20 tokens each, and the model.
+audit_log=$render/hosts/edge/var/log/infernus/gateway-audit.log
+# shellcheck disable=SC2016 # $model is jq's
+check "audit: the 3 streams' lines on the edge name the model and their exact tokens, though no client asked for usage ($(jq -sc '[.[] | select(.path == "/v1/chat/completions")] | .[-3:] | map([.model, .prompt_tokens, .completion_tokens])' "$audit_log"))" \
+  jq -se --arg model "${models[0]}" '[.[] | select(.path == "/v1/chat/completions" and .status == 200)] | .[-3:] | length == 3 and all(.model == $model and .prompt_tokens > 0 and .completion_tokens == 20)' "$audit_log"
 check "$CLIENT over WireGuard: the API at the edge's tunnel address (200)" is 200 roam "https://$EDGE_TUNNEL/v1/models" bench-1
 check "LAN client: the API through the edge's public address (200)" is 200 lan "$api/models" bench-1
 check "$CLIENT over WireGuard: $GPU's models need llama-swap's key (401)" is 401 roam "http://$upstream/v1/models" bench-1

@@ -12,13 +12,16 @@
  *   (entrypoints/serve/dev/sleep/api_router.py, dev/rpc/api_router.py); without them those paths 404;
  * - a request that arrives while it sleeps waits until it is fully awake (v1/engine/core.py:
  *   pause queues new requests; the scheduler resumes only when nothing sleeps);
- * - /metrics has vllm:num_requests_running and vllm:num_requests_waiting (v1/metrics/loggers.py).
+ * - /metrics has vllm:num_requests_running and vllm:num_requests_waiting (v1/metrics/loggers.py);
+ * - answers carry usage as vLLM's do, and with --enable-force-include-usage a stream ends with a
+ *   chunk of no choices and the usage (should_include_usage in entrypoints/utils.py).
  * Its times are simulated (STAND_IN_MS).
  *   usage: standInVllm.ts serve DIR --served-model-name NAME --host H --port P --gpu-memory-utilization U …
  */
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
+import { promptTokens, streamsUsage } from "./vllmUsage";
 
 /** What CUDA shows of a 96 GiB RTX PRO 6000 Blackwell (facts.md). */
 export const CARD_MIB = 97887;
@@ -49,6 +52,7 @@ async function serve(args: readonly string[]): Promise<void> {
   const port = Number(option(args, "--port") ?? 8000);
   const share = Number(option(args, "--gpu-memory-utilization") ?? 0.9);
   const sleepMode = args.includes("--enable-sleep-mode");
+  const forceUsage = args.includes("--enable-force-include-usage");
   const dev = process.env.VLLM_SERVER_DEV_MODE === "1";
   const claim = path.join(card, `${name}.mib`);
   const violation = (message: string) => {
@@ -131,7 +135,7 @@ async function serve(args: readonly string[]): Promise<void> {
         return json(200, { results: [null] });
       }
       if (req.method === "POST" && url.pathname.startsWith("/v1/")) {
-        const request = JSON.parse(body || "{}") as { stream?: boolean; max_tokens?: number };
+        const request = JSON.parse(body || "{}") as { stream?: boolean; max_tokens?: number; stream_options?: { include_usage?: boolean } };
         // A client that goes away aborts its request, queued or running (vLLM's API server does so on disconnect).
         let gone = false;
         const left = new Promise<"gone">((done) =>
@@ -152,21 +156,24 @@ async function serve(args: readonly string[]): Promise<void> {
           counted = false;
         };
         res.on("close", done);
+        const prompt = promptTokens(body);
         if (url.pathname === "/v1/embeddings") {
           done();
-          return json(200, { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }], model: name });
+          return json(200, { id: "embd-x", object: "list", created: 1, model: name, data: [{ index: 0, object: "embedding", embedding: [0.1, 0.2] }], usage: { prompt_tokens: prompt, total_tokens: prompt, completion_tokens: 0 } });
         }
         const chunks = request.max_tokens ?? 4;
+        const usage = { prompt_tokens: prompt, total_tokens: prompt + chunks, completion_tokens: chunks };
         if (!request.stream) {
           await pause(chunks * 20);
           done();
-          return json(200, { id: "x", object: "chat.completion", model: name, choices: [{ index: 0, message: { role: "assistant", content: "ok" } }] });
+          return json(200, { id: "x", object: "chat.completion", created: 1, model: name, choices: [{ index: 0, message: { role: "assistant", content: "ok" } }], usage });
         }
         res.writeHead(200, { "content-type": "text/event-stream" });
         for (let i = 0; i < chunks && !gone; i++) {
           res.write(`data: ${JSON.stringify({ model: name, choices: [{ delta: { content: `t${i}` } }] })}\n\n`);
           await pause(ms("CHUNK"));
         }
+        if (!gone && streamsUsage(request, forceUsage)) res.write(`data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: name, choices: [], usage })}\n\n`);
         done();
         return res.end("data: [DONE]\n\n");
       }
