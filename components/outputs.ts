@@ -37,6 +37,8 @@ export interface StackOutputs {
   readonly monitoring?: Pick<Monitoring, "prometheusUrl" | "alertmanagerUrl" | "alerts">;
   /** The last self-check's table: one line per check, ok / pending / failed with its figure. */
   readonly selfCheck: pulumi.Output<string>;
+  /** The last day's usage per user and model as the last self-check saw it (requests, tokens, 429s, 5xx); empty without monitoring. */
+  readonly usage: pulumi.Output<string>;
   /** How `npm run status` reaches the edge over SSH (address, port, user, pinned host key). */
   readonly edgeSsh: Estate["edgeSsh"];
   /** Each app: its kind, host and URL on the tunnel. */
@@ -66,6 +68,7 @@ export function stackOutputs(estate: Estate): StackOutputs {
     storage: Object.fromEntries(servers.map(([name, server]) => [name, server.storageSummary])),
     monitoring: monitoring ? { prometheusUrl: monitoring.prometheusUrl, alertmanagerUrl: monitoring.alertmanagerUrl, alerts: monitoring.alerts } : undefined,
     selfCheck: estate.selfCheck.report,
+    usage: estate.selfCheck.usage,
     edgeSsh: estate.edgeSsh,
     apps: Object.fromEntries(apps.map((app) => [app.name, { kind: app.kind, host: app.host, url: app.url }])),
     appSnippets: Object.fromEntries(apps.map((app) => [app.name, app.snippet])),

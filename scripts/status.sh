@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whether the estate works, from the operator's machine: runs infernus-check on the edge over SSH
 # with the stack's outputs (the edge's address, user and pinned host key). Changes nothing.
-#   scripts/status.sh [STACK] [--load]     (STACK defaults to home; exit 0 only when all is ok,
+#   scripts/status.sh [STACK] [--load | --usage]   (STACK defaults to home; exit 0 only when all is ok,
 #                                          1 when something failed, 2 when something is pending)
 # The SSH key is the agent's, or the stack's infernus:sshPrivateKey secret when no agent runs.
 set -euo pipefail
@@ -13,8 +13,8 @@ if [[ $# -gt 0 && $1 != -* ]]; then
   shift
 fi
 for arg in "$@"; do
-  [[ $arg == --load ]] || {
-    echo "usage: npm run status -- [stack] [--load]" >&2
+  [[ $arg == --load || $arg == --usage ]] || {
+    echo "usage: npm run status -- [stack] [--load | --usage]" >&2
     exit 64
   }
 done

@@ -2,19 +2,22 @@
 # infernus-check: whether the estate works, one line per check (ok / pending / failed, with the
 # figure). Runs on the edge, reads what it checks from /etc/infernus/check.conf (written by
 # `pulumi up`) and changes nothing. Every probe is bounded in time.
-#   usage: infernus-check [--load]
+#   usage: infernus-check [--load | --usage]
 #     --load  also load each model that is not running and ask it for one token (the self-check
 #             after `pulumi up` does; by default a model that is not loaded is left alone, since
 #             loading it would unload the one in use)
+#     --usage instead of the checks, the last 24 hours per user (API key) and model: requests,
+#             prompt and completion tokens, 429s and 5xx, from Prometheus (both gateways)
 #   exit: 0 all ok, 1 something failed, 2 nothing failed but something is pending
 set -uo pipefail
 conf=${INFERNUS_CHECK_CONF:-/etc/infernus/check.conf}
-load=0
+load=0 usage=0
 case ${1:-} in
 --load) load=1 ;;
+--usage) usage=1 ;;
 "") ;;
 *)
-  echo "usage: infernus-check [--load]" >&2
+  echo "usage: infernus-check [--load | --usage]" >&2
   exit 64
   ;;
 esac
@@ -44,6 +47,45 @@ done < <(grep -v '^#' "$conf")
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 ok=0 pending=0 failed=0
+
+# The usage table: one Prometheus query per column, joined by user and model. Counts are
+# Prometheus's increase() over the day, rounded.
+usage_table() {
+  [[ -n $prometheus ]] || {
+    echo "infernus-check: this estate runs no Prometheus, so it keeps no usage; set infernus:monitoring in the stack file" >&2
+    exit 64
+  }
+  local column query
+  local -A queries=(
+    [requests]='increase(infernus_usage_requests_total[1d])'
+    [prompt]='increase(infernus_usage_prompt_tokens_total[1d])'
+    [completion]='increase(infernus_usage_completion_tokens_total[1d])'
+    [limited]='increase(infernus_usage_requests_total{code="429"}[1d])'
+    [errors]='increase(infernus_usage_requests_total{code=~"5.."}[1d])'
+  )
+  for column in requests prompt completion limited errors; do
+    query="sum by (client, model) (${queries[$column]})"
+    if ! curl -fsS --max-time "$probe_seconds" -G --data-urlencode "query=$query" -o "$scratch/$column.json" "$prometheus/api/v1/query" 2>"$scratch/curl.error"; then
+      echo "infernus-check: Prometheus at $prometheus does not answer ($(head -c 200 "$scratch/curl.error")): systemctl status prometheus on the edge" >&2
+      exit 1
+    fi
+  done
+  echo "usage over the last 24 hours, both gateways (Prometheus on the edge)"
+  jq -rn '
+    def column($name): input | .data.result[] | {client: (.metric.client // ""), model: (.metric.model // ""), ($name): (.value[1] | tonumber | round)};
+    [column("requests"), column("prompt"), column("completion"), column("limited"), column("errors")]
+    | group_by([.client, .model]) | map(add)
+    | map(select(.requests > 0 or .limited > 0))
+    | (["user", "model", "requests", "prompt tokens", "completion tokens", "429", "5xx"] | @tsv),
+      (.[] | [(if .client == "" then "(no key)" else .client end), (if .model == "" then "-" else .model end),
+              (.requests // 0), (.prompt // 0), (.completion // 0), (.limited // 0), (.errors // 0)] | @tsv)
+  ' "$scratch"/{requests,prompt,completion,limited,errors}.json |
+    awk -F '\t' '{ printf "%-12s %-24s %9s %14s %18s %6s %6s\n", $1, $2, $3, $4, $5, $6, $7 }'
+}
+if ((usage)); then
+  usage_table
+  exit 0
+fi
 # row STATUS CHECK DETAIL: prints one line of the table as soon as it is known.
 row() {
   case $1 in

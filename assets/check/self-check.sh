@@ -9,7 +9,7 @@ set -Eeuo pipefail
 : "${ATTEMPTS:?}" "${PAUSE_SECONDS:?}" "${REPORT:?}"
 need_root
 check=${INFERNUS_CHECK:-/usr/local/sbin/infernus-check}
-apt_install curl
+apt_install curl jq
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
@@ -20,6 +20,10 @@ for ((attempt = 1; attempt <= ATTEMPTS; attempt++)); do
   log "attempt $attempt: $(tail -1 "$out"); again in $PAUSE_SECONDS s"
   sleep "$PAUSE_SECONDS"
 done
+# The last day's usage after the table, where the estate keeps it (Prometheus); none without.
+if ((rc != 1)) && usage=$("$check" --usage 2>/dev/null); then
+  printf '\n%s\n' "$usage" >>"$out"
+fi
 keep_report <"$out"
 case $rc in
 0) log "the estate works" ;;

@@ -143,12 +143,33 @@ if [[ -n $WG ]]; then
 fi
 
 if [[ -n $AUDIT_LOG && -r $AUDIT_LOG ]]; then
-  # Counts since the log was last rotated: a counter that resets, which rate() understands.
+  # Counts since the log was last rotated: counters that reset daily, which rate() and increase()
+  # understand. One pass over the audit line's fixed fields (AUDIT_FIELDS in components/gateway/nginx.ts);
+  # names are the config's (letters, digits, dashes), so they need no escaping as label values.
+  awk -v dir="$scratch" '
+    function text(key) { return match($0, "\"" key "\":\"[^\"]*\"") ? substr($0, RSTART + length(key) + 4, RLENGTH - length(key) - 5) : "" }
+    function number(key) { return match($0, "\"" key "\":[0-9]+") ? substr($0, RSTART + length(key) + 3, RLENGTH - length(key) - 3) : "" }
+    {
+      status = number("status")
+      if (status == "") next
+      class[substr(status, 1, 1) "xx"]++
+      labels = "client=\"" text("client") "\",model=\"" text("model") "\""
+      requests[labels ",code=\"" status "\""]++
+      prompt[labels] += number("prompt_tokens")
+      completion[labels] += number("completion_tokens")
+    }
+    END {
+      split("2xx 3xx 4xx 5xx", classes, " ")
+      for (i = 1; i <= 4; i++) printf "infernus_gateway_requests_total{class=\"%s\"} %d\n", classes[i], class[classes[i]] > (dir "/infernus_gateway_requests_total")
+      for (l in requests) printf "infernus_usage_requests_total{%s} %d\n", l, requests[l] | ("sort >" dir "/infernus_usage_requests_total")
+      for (l in prompt) printf "infernus_usage_prompt_tokens_total{%s} %d\n", l, prompt[l] | ("sort >" dir "/infernus_usage_prompt_tokens_total")
+      for (l in completion) printf "infernus_usage_completion_tokens_total{%s} %d\n", l, completion[l] | ("sort >" dir "/infernus_usage_completion_tokens_total")
+    }' "$AUDIT_LOG"
   {
-    describe infernus_gateway_requests_total counter "Gateway requests by status class, from the audit log."
-    for class in 2 3 4 5; do
-      printf 'infernus_gateway_requests_total{class="%sxx"} %s\n' "$class" "$(grep -c "\"status\":${class}[0-9][0-9]," "$AUDIT_LOG")"
-    done
+    family infernus_gateway_requests_total counter "Gateway requests by status class, from the audit log."
+    family infernus_usage_requests_total counter "Gateway requests by user (the key's name), model and status, from the audit log."
+    family infernus_usage_prompt_tokens_total counter "Prompt tokens by user and model, as vLLM counted them, from the audit log."
+    family infernus_usage_completion_tokens_total counter "Completion tokens by user and model, as vLLM counted them, from the audit log."
   } | publish gateway
 fi
 

@@ -17,6 +17,9 @@ export interface SelfCheckArgs {
   readonly key: pulumi.Output<string>;
 }
 
+/** The first line of infernus-check --usage, which the self-check prints after its table. */
+export const USAGE_HEADING = "usage over the last 24 hours";
+
 /** How often a failing check is repeated before the step fails, and the pause between. */
 const SETTLE = { attempts: 3, pauseSeconds: 20 };
 
@@ -24,6 +27,8 @@ export class SelfCheck extends pulumi.ComponentResource {
   public readonly step: Step;
   /** The table the check printed: one line per check. */
   public readonly report: pulumi.Output<string>;
+  /** Its last part: the usage table of the last day (infernus-check --usage), empty when there was none. */
+  public readonly usage: pulumi.Output<string>;
 
   constructor(name: string, args: SelfCheckArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infernus:check:SelfCheck", name, {}, opts);
@@ -43,6 +48,11 @@ export class SelfCheck extends pulumi.ComponentResource {
     });
     // The check prints statuses and figures, never the key.
     this.report = pulumi.unsecret(this.step.command.stdout);
-    this.registerOutputs({ report: this.report });
+    // Before the first run (a preview, the render) there is no report yet.
+    this.usage = this.report.apply((report = "") => {
+      const at = report.indexOf(USAGE_HEADING);
+      return at >= 0 ? report.slice(at).trimEnd() : "";
+    });
+    this.registerOutputs({ report: this.report, usage: this.usage });
   }
 }

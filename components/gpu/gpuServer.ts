@@ -6,6 +6,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { OffsiteConfig, ServerConfig, TunnelConfig } from "../config/schema";
+import { GATEWAY_PATHS } from "../gateway/nginx";
 import type { Opening } from "../host/firewall";
 import { dialAttemptsFor, machineOf } from "../host/connection";
 import { harden } from "../host/hardening";
@@ -140,6 +141,8 @@ export class GpuServer extends pulumi.ComponentResource {
       datasets: this.storageSummary.datasets.filter((d) => d.snapshots !== "none").map((d) => d.name),
       modelsList: server.models.length > 0 ? SERVING_PATHS.modelsList : undefined,
       lanGateway: args.lanGateway,
+      // The LAN gateway's requests count in the usage too.
+      auditLog: args.lanGateway ? GATEWAY_PATHS.auditLog : undefined,
     });
     this.registerOutputs({ gpuInventory: this.gpuInventory });
   }

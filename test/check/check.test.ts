@@ -4,7 +4,8 @@
  * weights, an old handshake, a server that hangs. Each run's time is measured: probes are bounded.
  */
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as http from "node:http";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
@@ -243,5 +244,53 @@ describe("infernus-check against stand-ins", () => {
     // One bounded probe of 2 s for the server, the rest answer at once.
     expect(run.ms).toBeLessThan(8_000);
     console.log(`hung server reported in ${run.ms.toFixed(0)} ms`);
+  });
+});
+
+describe("infernus-check --usage against a stand-in Prometheus (its HTTP API's instant-query answers)", () => {
+  const queries: string[] = [];
+  let prometheus: { port: number; stop: () => Promise<void> };
+  /** Instant vectors as Prometheus's /api/v1/query returns them: {status, data: {resultType, result: [{metric, value: [time, "string"]}]}}. */
+  const vector = (rows: [string, string, number][]) => ({ status: "success", data: { resultType: "vector", result: rows.map(([client, model, v]) => ({ metric: { client, model }, value: [1764700000, String(v)] })) } });
+  const answers: [RegExp, ReturnType<typeof vector>][] = [
+    [/infernus_usage_requests_total\{code="429"\}/, vector([["n8n", "", 3]])],
+    [/infernus_usage_requests_total\{code=~"5\.\."\}/, vector([["ide", "qwen3-coder-30b", 1.02]])],
+    [/infernus_usage_requests_total\[1d\]/, vector([["ide", "qwen3-coder-30b", 120.4], ["n8n", "qwen3-embedding-8b", 40], ["n8n", "", 3], ["", "", 2]])],
+    [/infernus_usage_prompt_tokens_total/, vector([["ide", "qwen3-coder-30b", 51234.6], ["n8n", "qwen3-embedding-8b", 800]])],
+    [/infernus_usage_completion_tokens_total/, vector([["ide", "qwen3-coder-30b", 9876], ["n8n", "qwen3-embedding-8b", 0]])],
+  ];
+  beforeAll(async () => {
+    const server = http.createServer((req, res) => {
+      const query = new URL(req.url ?? "/", "http://x").searchParams.get("query") ?? "";
+      queries.push(query);
+      res.end(JSON.stringify(answers.find(([pattern]) => pattern.test(query))?.[1] ?? vector([])));
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    prometheus = { port: (server.address() as AddressInfo).port, stop: () => new Promise<void>((done) => server.close(() => done())) };
+  });
+  afterAll(() => prometheus?.stop());
+
+  it("prints the last day per user and model: requests, tokens, 429s and 5xx, rounded", async () => {
+    const conf = path.join(mkdtempSync(path.join(tmpdir(), "infernus-usage-")), "check.conf");
+    writeFileSync(conf, `prometheus http://127.0.0.1:${prometheus.port}\n`);
+    const run = await runCheck(conf, ["--usage"]);
+    expect(run.status, run.output).toBe(0);
+    const rows = run.output.trim().split("\n").map((l) => l.trim().split(/\s{2,}|\s(?=\d)/).filter(Boolean));
+    expect(rows[0].join(" ")).toMatch(/^usage over the last 24 hours/);
+    expect(rows.slice(2)).toEqual([
+      ["(no key)", "-", "2", "0", "0", "0", "0"],
+      ["ide", "qwen3-coder-30b", "120", "51235", "9876", "0", "1"],
+      ["n8n", "-", "3", "0", "0", "3", "0"],
+      ["n8n", "qwen3-embedding-8b", "40", "800", "0", "0", "0"],
+    ]);
+    expect(queries).toContain("sum by (client, model) (increase(infernus_usage_prompt_tokens_total[1d]))");
+  });
+
+  it("refuses with why when the estate runs no Prometheus", async () => {
+    const conf = path.join(mkdtempSync(path.join(tmpdir(), "infernus-usage-")), "check.conf");
+    writeFileSync(conf, "timeouts 5 60 900\n");
+    const run = await runCheck(conf, ["--usage"]);
+    expect(run.status).toBe(64);
+    expect(run.output).toContain("set infernus:monitoring in the stack file");
   });
 });

@@ -21,7 +21,16 @@ setup() {
   export FIXTURE=$BATS_TEST_DIRNAME/fixtures/vllm-metrics.txt
   # c is asleep (vLLM's sleep mode answers its metrics and GET /is_sleeping); a is awake, b not running.
   stub curl 'case $* in *127.0.0.1:5801/metrics*) sed s/MODEL/a/ "$FIXTURE" ;; *127.0.0.1:5803/metrics*) sed s/MODEL/c/ "$FIXTURE" ;; *5801/is_sleeping*) echo "{\"is_sleeping\": false}" ;; *5803/is_sleeping*) echo "{\"is_sleeping\": true}" ;; *) exit 7 ;; esac'
-  printf '{"time":"t","client":"ide","status":200,"x":1}\n{"time":"t","client":"ide","status":502,"x":1}\n{"time":"t","client":"n8n","status":200,"x":1}\n' >"$BATS_TEST_TMPDIR/audit.log"
+  # Audit lines as the gateway's log_format writes them (components/gateway/nginx.ts, AUDIT_FIELDS).
+  line() { printf '{"time":"t","client":"%s","method":"POST","path":"/v1/chat/completions","status":%s,"model":"%s","prompt_tokens":%s,"completion_tokens":%s,"request_bytes":9,"response_bytes":9,"request_time":0.1,"upstream_time":"0.1","upstream":"10.66.0.2:8080"}\n' "$@"; }
+  {
+    line ide 200 qwen3-coder-30b 120 30
+    line ide 200 qwen3-coder-30b 80 20
+    line ide 502 qwen3-coder-30b null null
+    line n8n 200 qwen3-embedding-8b 40 0
+    line n8n 429 "" null null
+    line "" 401 "" null null
+  } >"$BATS_TEST_TMPDIR/audit.log"
   printf 'GPU=1\nUPS=apc\nDATASETS="tank/rag tank/state"\nMODELS_LIST=%s\nWG=wg0\nAUDIT_LOG=%s\nLAN_GATEWAY=https://192.168.1.50/healthz\n' "$BATS_TEST_TMPDIR/models.list" "$BATS_TEST_TMPDIR/audit.log" >"$INFERNUS_METRICS_CONF"
 }
 
@@ -87,8 +96,22 @@ setup() {
 
 @test "gateway answers by status class, from the audit log" {
   run bash "$script" "$out"
-  grep -qx 'infernus_gateway_requests_total{class="2xx"} 2' "$out/gateway.prom"
+  grep -qx 'infernus_gateway_requests_total{class="2xx"} 3' "$out/gateway.prom"
+  grep -qx 'infernus_gateway_requests_total{class="4xx"} 2' "$out/gateway.prom"
   grep -qx 'infernus_gateway_requests_total{class="5xx"} 1' "$out/gateway.prom"
+}
+
+@test "requests and tokens by user and model, 429s and 5xx by user, from the audit log" {
+  run bash "$script" "$out"
+  grep -qx 'infernus_usage_requests_total{client="ide",model="qwen3-coder-30b",code="200"} 2' "$out/gateway.prom"
+  grep -qx 'infernus_usage_requests_total{client="ide",model="qwen3-coder-30b",code="502"} 1' "$out/gateway.prom"
+  grep -qx 'infernus_usage_requests_total{client="n8n",model="",code="429"} 1' "$out/gateway.prom"
+  grep -qx 'infernus_usage_requests_total{client="",model="",code="401"} 1' "$out/gateway.prom"
+  grep -qx 'infernus_usage_prompt_tokens_total{client="ide",model="qwen3-coder-30b"} 200' "$out/gateway.prom"
+  grep -qx 'infernus_usage_completion_tokens_total{client="ide",model="qwen3-coder-30b"} 50' "$out/gateway.prom"
+  grep -qx 'infernus_usage_prompt_tokens_total{client="n8n",model="qwen3-embedding-8b"} 40' "$out/gateway.prom"
+  # The exposition format as Prometheus reads it (promtool, the real parser).
+  promtool check metrics <"$out/gateway.prom"
 }
 
 @test "the LAN gateway's /healthz, asked at its address by the name its certificate carries" {

@@ -44,6 +44,12 @@ setup() {
   [[ $output != *"PRIVATE KEY"* ]]
 }
 
+@test "passes --usage on, for the last day's table" {
+  SSH_AUTH_SOCK=/agent run bash "$script" home --usage
+  [ "$status" -eq 0 ]
+  grep -q 'sudo -n /usr/local/sbin/infernus-check --usage$' "$CALLS"
+}
+
 @test "uses the edge's port for the pinned key and the connection" {
   SSH_AUTH_SOCK=/agent run bash "$script" singapore
   [ "$status" -eq 0 ]
