@@ -35,6 +35,8 @@ export interface StackOutputs {
   readonly storage: Record<string, GpuServer["storageSummary"]>;
   /** Prometheus and Alertmanager (over the tunnel only), and every alert with its threshold (absent without monitoring). */
   readonly monitoring?: Pick<Monitoring, "prometheusUrl" | "alertmanagerUrl" | "alerts">;
+  /** Grafana's URL over the tunnel and its admin's login (secret; absent without monitoring). */
+  readonly grafana?: pulumi.Output<{ url: string; user: string; password: string }>;
   /** The last self-check's table: one line per check, ok / pending / failed with its figure. */
   readonly selfCheck: pulumi.Output<string>;
   /** The last day's usage per user and model as the last self-check saw it (requests, tokens, 429s, 5xx); empty without monitoring. */
@@ -67,6 +69,7 @@ export function stackOutputs(estate: Estate): StackOutputs {
     offsite: estate.offsiteSummary,
     storage: Object.fromEntries(servers.map(([name, server]) => [name, server.storageSummary])),
     monitoring: monitoring ? { prometheusUrl: monitoring.prometheusUrl, alertmanagerUrl: monitoring.alertmanagerUrl, alerts: monitoring.alerts } : undefined,
+    grafana: monitoring?.grafana.login,
     selfCheck: estate.selfCheck.report,
     usage: estate.selfCheck.usage,
     edgeSsh: estate.edgeSsh,

@@ -8,6 +8,8 @@ import { appDataDir } from "../components/apps/placement";
 import { lanGatewayUrls, placeLanGateway } from "../components/gateway/lan";
 import { nvidiaGpus } from "../components/gpu/files";
 import { alertRules, type ScrapedServer, type Thresholds } from "../components/monitoring/files";
+import { dashboards } from "../components/monitoring/dashboards";
+import { GRAFANA_ADMIN, GRAFANA_PORT } from "../components/monitoring/grafana";
 import { thresholdsSchema } from "../components/config/schema";
 import { restoreInstructions } from "../components/storage/offsite";
 import type { StorageSummary } from "../components/storage/storage";
@@ -107,6 +109,14 @@ export function renderRunbook(view: RunbookView): string {
     }),
     ...offsiteRestore(config),
     ...appsSection(stack, config),
+    ...(config.monitoring
+      ? [
+          "## Dashboards",
+          "",
+          `Grafana on the edge's tunnel address, port ${GRAFANA_PORT} (over WireGuard only): \`npm run pulumi -- stack output grafana --show-secrets\` gives its URL, the user \`${GRAFANA_ADMIN}\` and the password. Three dashboards in the folder infernus: ${dashboards().map((d) => `**${d.title.replace("infernus: ", "")}**`).join(", ")}. They are provisioned from files, read-only in the UI: change them in \`components/monitoring/dashboards.ts\`, or save a copy under another name.`,
+          "",
+        ]
+      : []),
     "## Alerts",
     "",
     config.monitoring

@@ -90,8 +90,8 @@ fi
 
 # vLLM's own figures worth keeping per model: load, queue, KV cache, tokens, latencies. Each family
 # once under its HELP and TYPE, the samples of every running model below it (vLLM labels them
-# with model_name already).
-VLLM_FAMILIES='vllm:(num_requests_running|num_requests_waiting|kv_cache_usage_perc|gpu_cache_usage_perc|num_preemptions|prompt_tokens|generation_tokens|request_success|time_to_first_token_seconds|e2e_request_latency_seconds)(_total)?'
+# with model_name already). The serving dashboard reads them (components/monitoring/dashboards.ts).
+VLLM_FAMILIES='vllm:(num_requests_running|num_requests_waiting|kv_cache_usage_perc|num_preemptions|prompt_tokens|generation_tokens|request_success|time_to_first_token_seconds|inter_token_latency_seconds|e2e_request_latency_seconds|request_queue_time_seconds)(_total)?'
 merge_vllm() {
   awk -v wanted="^${VLLM_FAMILIES}\$" '
     /^# (HELP|TYPE) / { family = $3; if (family ~ wanted && !((family, $2) in described)) { described[family, $2] = 1; head[family] = head[family] $0 "\n" } ; if (!(family in seen)) { seen[family] = 1; order[++n] = family } ; next }

@@ -402,7 +402,7 @@ export const thresholdsSchema = strictObject({
   certificateExpiryDays: z.number().int().min(1).default(14),
 });
 
-/** Prometheus and Alertmanager on the edge, watching everything through the tunnel. */
+/** Prometheus, Alertmanager and Grafana on the edge, watching everything through the tunnel. */
 export const monitoringSchema = strictObject({
   /** The Telegram chat alerts go to, with the bot token as the secret infernus:telegramBotToken; without it alerts stay in Alertmanager. */
   telegramChatId: z
@@ -411,6 +411,15 @@ export const monitoringSchema = strictObject({
     .refine((id) => /^-?\d+$/.test(id), "a numeric Telegram chat id, e.g. -1001234567890 (ask @userinfobot)")
     .optional(),
   retentionDays: z.number().int().min(1).max(3650).default(30),
+  /**
+   * The primary key that signs Grafana's APT repository: apt trusts that key only. Grafana's
+   * since 2023-08-24 (announced at https://apt.grafana.com/); change it when Grafana announces another.
+   */
+  grafanaKeyFingerprint: z
+    .string()
+    .transform((f) => f.replace(/\s/g, "").toUpperCase())
+    .refine((f) => /^[0-9A-F]{40}$/.test(f), "an OpenPGP fingerprint of 40 hex digits, as gpg --show-keys prints it")
+    .default("B53AE77BADB630A683046005963FA27710458545"),
   thresholds: thresholdsSchema.prefault({}),
 });
 

@@ -5,6 +5,7 @@
 import type { EdgeConfig, EstateConfig } from "../config/schema";
 import type { FirewallPolicy, Opening } from "../host/firewall";
 import { PORTS } from "../monitoring/files";
+import { GRAFANA_PORT } from "../monitoring/grafana";
 import { appOpenings } from "../apps/placement";
 import { CERTIFICATE_SHARE_PORT } from "../gateway/nginx";
 
@@ -28,6 +29,7 @@ export function edgeOpenings(config: EstateConfig): Opening[] {
       ? [
           { protocol: "tcp" as const, port: PORTS.prometheus, from: [config.tunnel.cidr], comment: "Prometheus, over the tunnel", internal: true },
           { protocol: "tcp" as const, port: PORTS.alertmanager, from: [config.tunnel.cidr], comment: "Alertmanager, over the tunnel", internal: true },
+          { protocol: "tcp" as const, port: GRAFANA_PORT, from: [config.tunnel.cidr], comment: "Grafana, over the tunnel", internal: true },
         ]
       : []),
     ...appOpenings(config, edge.name),

@@ -135,7 +135,7 @@ export function renderNginxUnitLimits(gateway: GatewayConfig): string {
 
 /**
  * One audit line, JSON: who asked (the key's user, never the key), what, the answer, and the model
- * and tokens of it. The order is fixed: infernus-usage's mtail program reads the line by it.
+ * and tokens of it. The order is fixed: infernus-metrics (assets/monitoring/metrics.sh) reads the line by it.
  */
 export const AUDIT_FIELDS = [
   '"time":"$time_iso8601"',

@@ -1,6 +1,7 @@
 /**
  * Watching the estate from the edge: Prometheus scrapes every host through the tunnel and probes
- * the public gateway, Alertmanager sends to Telegram. A power cut at home is seen from outside.
+ * the public gateway, Alertmanager sends to Telegram, Grafana shows the dashboards. A power cut at
+ * home is seen from outside.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/schema";
@@ -20,6 +21,7 @@ import {
   type ScrapedServer,
   type WatchedApp,
 } from "./files";
+import { Grafana } from "./grafana";
 
 /** What infernus-metrics reads on a host: `GPU=1 UPS=apc DATASETS="…" MODELS_LIST=… WG=wg0`. */
 export interface MetricsSources {
@@ -86,6 +88,7 @@ export interface MonitoringArgs {
 export class Monitoring extends pulumi.ComponentResource {
   public readonly prometheusUrl: string;
   public readonly alertmanagerUrl: string;
+  public readonly grafana: Grafana;
   /** Each alert with its severity and what it means. */
   public readonly alerts: { alert: string; severity: string; expr: string; summary: string }[];
 
@@ -115,7 +118,8 @@ export class Monitoring extends pulumi.ComponentResource {
         ...appKeys,
       ],
     });
-    this.registerOutputs({ prometheusUrl: this.prometheusUrl, alertmanagerUrl: this.alertmanagerUrl, alerts: this.alerts });
+    this.grafana = new Grafana(`${name}-grafana`, { host: args.host, tunnelAddress, prometheusUrl: this.prometheusUrl, keyFingerprint: config.grafanaKeyFingerprint }, { parent: this });
+    this.registerOutputs({ prometheusUrl: this.prometheusUrl, alertmanagerUrl: this.alertmanagerUrl, alerts: this.alerts, grafanaUrl: this.grafana.url });
   }
 }
 

@@ -28,7 +28,7 @@ describe("apps under mocks", () => {
     const apps = resources.filter((r) => r.type === "infernus:apps:App");
     expect(apps.map((a) => a.name)).toEqual(["infernus-app-search", "infernus-app-memory", "infernus-app-n8n"]);
     for (const app of apps) expect(resources.find((r) => r.urn === app.parent)!.name).toBe("infernus");
-    expect(result.edge.host.steps.map((s) => s.name).slice(-4)).toEqual(["app-search", "app-n8n", "monitoring", "self-check"]);
+    expect(result.edge.host.steps.map((s) => s.name).slice(-5)).toEqual(["app-search", "app-n8n", "monitoring", "grafana", "self-check"]);
     expect(result.servers.gpu1.host.steps.at(-1)!.name).toBe("app-memory");
     expect(byName(resources, "gpu1-app-memory").dependsOn).toContain(byName(resources, "gpu1-exporters").urn);
   });

@@ -83,11 +83,11 @@ describe("the DigitalOcean edge", () => {
 });
 
 describe("the edge's steps", () => {
-  it("run in order: tunnel, gateway, hardening, firewall, its confirmation, exporters, apps, monitoring, then the self-check", async () => {
+  it("run in order: tunnel, gateway, hardening, firewall, its confirmation, exporters, apps, monitoring, Grafana, then the self-check", async () => {
     const { result } = await runEstate(singapore);
-    expect(result.edge.host.steps.map((s) => s.name)).toEqual(["cloud-init", "wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "monitoring", "self-check"]);
+    expect(result.edge.host.steps.map((s) => s.name)).toEqual(["cloud-init", "wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "monitoring", "grafana", "self-check"]);
     const { result: atHome } = await runEstate(home);
-    expect(atHome.edge.host.steps.map((s) => s.name)).toEqual(["wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "app-search", "app-n8n", "monitoring", "self-check"]);
+    expect(atHome.edge.host.steps.map((s) => s.name)).toEqual(["wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "app-search", "app-n8n", "monitoring", "grafana", "self-check"]);
   });
 
   it("re-run the firewall confirmation whenever the firewall changes, and only then", async () => {

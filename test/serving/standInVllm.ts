@@ -12,7 +12,7 @@
  *   (entrypoints/serve/dev/sleep/api_router.py, dev/rpc/api_router.py); without them those paths 404;
  * - a request that arrives while it sleeps waits until it is fully awake (v1/engine/core.py:
  *   pause queues new requests; the scheduler resumes only when nothing sleeps);
- * - /metrics has vllm:num_requests_running and vllm:num_requests_waiting (v1/metrics/loggers.py);
+ * - /metrics has the families and format of vLLM's PrometheusStatLogger (vllmMetrics.ts);
  * - answers carry usage as vLLM's do, and with --enable-force-include-usage a stream ends with a
  *   chunk of no choices and the usage (should_include_usage in entrypoints/utils.py).
  * Its times are simulated (STAND_IN_MS).
@@ -21,6 +21,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
+import { VllmMetrics } from "./vllmMetrics";
 import { promptTokens, streamsUsage } from "./vllmUsage";
 
 /** What CUDA shows of a 96 GiB RTX PRO 6000 Blackwell (facts.md). */
@@ -75,8 +76,7 @@ async function serve(args: readonly string[]): Promise<void> {
 
   let level = 0; // 0 awake, else the level it sleeps at
   let weightsBack = false;
-  let running = 0;
-  let waiting = 0;
+  const metrics = new VllmMetrics(name);
   const awake: (() => void)[] = [];
   const whenAwake = () => (level === 0 ? Promise.resolve() : new Promise<void>((done) => awake.push(done)));
   const wake = () => {
@@ -99,14 +99,14 @@ async function serve(args: readonly string[]): Promise<void> {
       if (route === "GET /health") return json(200, undefined);
       if (route === "GET /metrics") {
         res.writeHead(200, { "content-type": "text/plain" });
-        return res.end(`vllm:num_requests_running{engine="0",model_name="${name}"} ${running}.0\nvllm:num_requests_waiting{engine="0",model_name="${name}"} ${waiting}.0\n`);
+        return res.end(metrics.text());
       }
       if (route === "GET /v1/models") return json(200, { object: "list", data: [{ id: name, object: "model" }] });
       const devRoute = ["POST /sleep", "POST /wake_up", "GET /is_sleeping", "POST /collective_rpc"].includes(route);
       if (devRoute && !(dev && sleepMode)) return json(404, { detail: "Not Found" });
       if (route === "GET /is_sleeping") return json(200, { is_sleeping: level !== 0 });
       if (route === "POST /sleep") {
-        if (running > 0) console.error(`${name}: put to sleep with ${running} requests running (aborted)`);
+        if (metrics.running > 0) console.error(`${name}: put to sleep with ${metrics.running} requests running (aborted)`);
         await pause(ms("SLEEP"));
         level = Number(url.searchParams.get("level") ?? 1);
         weightsBack = false;
@@ -145,19 +145,27 @@ async function serve(args: readonly string[]): Promise<void> {
             done("gone");
           }),
         );
-        waiting++;
+        const arrived = Date.now();
+        metrics.waiting++;
         const outcome = await Promise.race([whenAwake().then(() => "awake" as const), left]);
-        waiting--;
-        if (outcome === "gone") return;
-        running++;
+        metrics.waiting--;
+        if (outcome === "gone") return metrics.finished({ promptTokens: 0, generationTokens: 0, queueSeconds: (Date.now() - arrived) / 1000, firstTokenSeconds: 0, tokenGapsSeconds: [], reason: "abort" });
+        const scheduled = Date.now();
+        metrics.running++;
         let counted = true;
+        const prompt = promptTokens(body);
+        const gaps: number[] = [];
+        let firstToken = 0;
+        let tokens = 0;
         const done = () => {
-          if (counted) running--;
+          if (!counted) return;
+          metrics.running--;
           counted = false;
+          metrics.finished({ promptTokens: prompt, generationTokens: tokens, queueSeconds: (scheduled - arrived) / 1000, firstTokenSeconds: firstToken, tokenGapsSeconds: gaps, reason: gone ? "abort" : "stop" });
         };
         res.on("close", done);
-        const prompt = promptTokens(body);
         if (url.pathname === "/v1/embeddings") {
+          firstToken = (Date.now() - arrived) / 1000;
           done();
           return json(200, { id: "embd-x", object: "list", created: 1, model: name, data: [{ index: 0, object: "embedding", embedding: [0.1, 0.2] }], usage: { prompt_tokens: prompt, total_tokens: prompt, completion_tokens: 0 } });
         }
@@ -165,12 +173,20 @@ async function serve(args: readonly string[]): Promise<void> {
         const usage = { prompt_tokens: prompt, total_tokens: prompt + chunks, completion_tokens: chunks };
         if (!request.stream) {
           await pause(chunks * 20);
+          firstToken = (Date.now() - arrived) / 1000;
+          tokens = chunks;
           done();
           return json(200, { id: "x", object: "chat.completion", created: 1, model: name, choices: [{ index: 0, message: { role: "assistant", content: "ok" } }], usage });
         }
         res.writeHead(200, { "content-type": "text/event-stream" });
+        let last = scheduled;
         for (let i = 0; i < chunks && !gone; i++) {
           res.write(`data: ${JSON.stringify({ model: name, choices: [{ delta: { content: `t${i}` } }] })}\n\n`);
+          const now = Date.now();
+          if (i === 0) firstToken = (now - arrived) / 1000;
+          else gaps.push((now - last) / 1000);
+          last = now;
+          tokens++;
           await pause(ms("CHUNK"));
         }
         if (!gone && streamsUsage(request, forceUsage)) res.write(`data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: name, choices: [], usage })}\n\n`);
