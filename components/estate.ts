@@ -19,7 +19,7 @@ import { GATEWAY_PATHS } from "./gateway/nginx";
 import { MONITORING_PATHS, PORTS, type ScrapedServer } from "./monitoring/files";
 import { installExporters, Monitoring } from "./monitoring/monitoring";
 import { nvidiaGpus } from "./gpu/files";
-import { MODEL_CATALOGUE } from "./serving/catalogue";
+import { modelSpecOf, servedNames } from "./serving/models";
 import { LOAD_TIMEOUT_SECONDS } from "./serving/files";
 import { restoreInstructions } from "./storage/offsite";
 import { OffsiteTarget } from "./storage/offsiteTarget";
@@ -135,7 +135,7 @@ export class Estate extends pulumi.ComponentResource {
             hfToken: args.hfToken,
             servingPeers: config.servers
               .filter((other) => other !== server && other.models.length > 0)
-              .map((other) => ({ name: other.name, url: `http://${servingAddressOf(other.name)}`, models: other.models.map((m) => m.name) })),
+              .map((other) => ({ name: other.name, url: `http://${servingAddressOf(other.name)}`, models: other.models.flatMap(servedNames) })),
             offsite: this.offsite && config.offsite ? { config: config.offsite, target: this.offsite } : undefined,
             watchedFrom: edgeAddress,
             lanGateway: lanGateway?.server === server ? lanUrls?.probe : undefined,
@@ -256,7 +256,9 @@ export class Estate extends pulumi.ComponentResource {
             pools: s.pools.map((p) => p.name),
             ups: s.ups?.name,
           })),
-          models: config.servers.flatMap((s) => s.models.map((m) => ({ name: m.name, server: s.name, kind: MODEL_CATALOGUE[m.name].kind }))),
+          models: config.servers.flatMap((s) =>
+            s.models.flatMap((m) => [{ name: m.name, server: s.name, kind: modelSpecOf(m).kind }, ...m.loras.map((l) => ({ name: l.name, server: s.name, kind: "chat", base: m.name }))]),
+          ),
           edge: edge.name,
           apps: Object.values(this.apps).map((app) => ({ name: app.name, host: app.host, healthUrl: app.healthUrl })),
           lanGateway: lanGateway && lanUrls && { server: lanGateway.server.name, healthUrl: lanUrls.probe.healthUrl },

@@ -3,6 +3,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { parseEstateConfig } from "../components/config/load";
+import { ConfigError, type Problem } from "../components/config/problems";
 import { isSecretKey } from "../components/config/secrets";
 import { declareEstate } from "../components/program";
 import { runUnderMocks } from "../render/runtime";
@@ -18,6 +20,17 @@ export function stackObject(stack: string): Record<string, any> {
       .filter(([key]) => key.startsWith("infernus:"))
       .map(([key, value]) => [key.slice("infernus:".length), isSecretKey(key.slice("infernus:".length)) ? value : JSON.parse(value)]),
   );
+}
+
+/** Every problem the config checks find in `config`; none when it parses. */
+export function problemsOf(config: Record<string, any>): readonly Problem[] {
+  try {
+    parseEstateConfig(config);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
 }
 
 /** The inverse of stackObject: the flat string map Pulumi's runtime holds. */

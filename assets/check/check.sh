@@ -38,7 +38,7 @@ while read -r kind a b c d e f; do
   timeouts) probe_seconds=$a answer_seconds=$b load_seconds=$c ;;
   peer) peers+=("$a") ;;
   server) servers+=("$a $b $c $d $e $f") ;;
-  model) models+=("$a $b $c") ;;
+  model) models+=("$a $b $c $d") ;;
   app) apps+=("$a $b $c") ;;
   lan) lan_gateway="$a $b" ;;
   esac
@@ -223,8 +223,9 @@ if ((${#models[@]} > 0)); then
   listed=$(grep -o '"id" *: *"[^"]*"' "$scratch/body" 2>/dev/null | sed 's/.*"\([^"]*\)"$/\1/')
   missing=()
   for entry in "${models[@]}"; do
-    read -r model _ _ <<<"$entry"
-    grep -qxF "$model" <<<"$listed" || missing+=("$model")
+    read -r model _ <<<"$entry"
+    # llama-swap lists another server's models under that server's name: peer/model.
+    awk -v m="$model" '$0 == m || substr($0, length($0) - length(m)) == "/" m { found = 1 } END { exit !found }' <<<"$listed" || missing+=("$model")
   done
   if [[ $code == 200 && ${#missing[@]} == 0 ]]; then
     row ok "gateway /v1/models" "all ${#models[@]} declared models listed"
@@ -233,7 +234,8 @@ if ((${#models[@]} > 0)); then
   fi
 fi
 for entry in "${models[@]}"; do
-  read -r model server kind <<<"$entry"
+  # An adapter (base: the model it runs on) is downloaded on its own and loaded with its model.
+  read -r model server kind base <<<"$entry"
   check="model $model"
   file=$scratch/server.$server
   if [[ -z ${reachable[$server]:-} ]]; then
@@ -250,7 +252,7 @@ for entry in "${models[@]}"; do
     row pending "$check" "downloading: $(awk -v h="${have:-0}" -v w="${want:-0}" 'BEGIN { printf "%.0f%% of %.1f GB", (w > 0 ? 100 * h / w : 0), w / 1e9 }') (on $server: infernus-models)"
     continue
   fi
-  running=$(value "$file" infernus_model_running "model=$model")
+  running=$(value "$file" infernus_model_running "model=${base:-$model}")
   if [[ $running != 1 && $load == 0 ]]; then
     row ok "$check" "weights complete, not loaded (infernus-check --load asks it too)"
     continue
@@ -260,6 +262,9 @@ for entry in "${models[@]}"; do
   if [[ $kind == embedding ]]; then
     read -r code took < <(gateway_call "$seconds" /v1/embeddings -H "@$header_file" -H 'content-type: application/json' -d "{\"model\":\"$model\",\"input\":\"ok\"}")
     answered='"embedding"'
+  elif [[ $kind == rerank ]]; then
+    read -r code took < <(gateway_call "$seconds" /v1/rerank -H "@$header_file" -H 'content-type: application/json' -d "{\"model\":\"$model\",\"query\":\"ok\",\"documents\":[\"ok\"]}")
+    answered='"relevance_score"'
   else
     read -r code took < <(gateway_call "$seconds" /v1/chat/completions -H "@$header_file" -H 'content-type: application/json' -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"Say OK.\"}],\"max_tokens\":1}")
     answered='"choices"'

@@ -108,9 +108,11 @@ if [[ -n $MODELS_LIST && -r $MODELS_LIST ]]; then
     have=$(du -sb "$modeldir" 2>/dev/null | cut -f1)
     printf 'infernus_model_weights_bytes{model="%s"} %s\n' "$name" "${have:-0}" >>"$scratch/infernus_model_weights_bytes"
     printf 'infernus_model_weights_expected_bytes{model="%s"} %s\n' "$name" "$bytes" >>"$scratch/infernus_model_weights_expected_bytes"
+    # A LoRA adapter (port -) runs in its model's process: only its download is its own.
+    [[ $port =~ ^[0-9]+$ ]] || continue
     # Straight to the model's own port: asking llama-swap would load a model that is not running.
     running=0 asleep=0
-    if [[ -n ${port:-} ]] && curl -fsS --max-time 3 "http://127.0.0.1:$port/metrics" >"$scratch/vllm.$name" 2>/dev/null; then
+    if curl -fsS --max-time 3 "http://127.0.0.1:$port/metrics" >"$scratch/vllm.$name" 2>/dev/null; then
       running=1
       # A model swapped out sleeps in its process (vLLM's sleep mode): it answers, but it is not loaded.
       if curl -fsS --max-time 3 "http://127.0.0.1:$port/is_sleeping" 2>/dev/null | grep -Eq '"is_sleeping": *true'; then running=0 asleep=1; fi

@@ -34,14 +34,16 @@ if [[ $command == exec ]]; then
   exec "${args[@]}"
 fi
 
-# The rendered settings: PORT GPU NEED_MIB SLEEP_LEVEL LOAD_SECONDS DRAIN_SECONDS FREE_SECONDS.
+# The rendered settings: PORT GPU NEED_MIB SLEEP_LEVEL LOAD_SECONDS DRAIN_SECONDS FREE_SECONDS
+# (GPU lists the cards of a tensor-parallel model, comma-separated; NEED_MIB is on each of them).
 [[ -r $conf_dir/$model.conf ]] || {
   say "$conf_dir/$model.conf is missing; it is written by 'pulumi up' (the llama-swap step)"
   exit 2
 }
 while IFS='=' read -r key value; do
   case $key in
-    PORT | GPU | NEED_MIB | SLEEP_LEVEL | LOAD_SECONDS | DRAIN_SECONDS | FREE_SECONDS) [[ $value =~ ^[0-9]+$ ]] && printf -v "$key" '%s' "$value" ;;
+    GPU) [[ $value =~ ^[0-9]+(,[0-9]+)*$ ]] && GPU=$value ;;
+    PORT | NEED_MIB | SLEEP_LEVEL | LOAD_SECONDS | DRAIN_SECONDS | FREE_SECONDS) [[ $value =~ ^[0-9]+$ ]] && printf -v "$key" '%s' "$value" ;;
   esac
 done <"$conf_dir/$model.conf"
 for key in PORT GPU NEED_MIB SLEEP_LEVEL LOAD_SECONDS DRAIN_SECONDS FREE_SECONDS; do
@@ -74,20 +76,36 @@ in_flight() {
   { curl --silent --fail --max-time 5 "$url/metrics" 2>/dev/null || true; } |
     awk '/^vllm:num_requests_(running|waiting)[{ ]/ { n += $NF } END { print n + 0 }'
 }
-free_mib() { nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits -i "$GPU" | tr -dc '0-9'; }
-
-# The card's lock: held while this model loads, wakes or sleeps. Opened read-only, so the
-# service user and root (the llama-swap step) share it whoever made the file.
-lock_card() {
-  local file=$INFERNUS_ROOT/run/infernus-llm/gpu$GPU.lock
-  [[ -e $file ]] || { mkdir -p "${file%/*}" && : >>"$file"; }
-  exec {card}<"$file"
-  flock -w "$((FREE_SECONDS + LOAD_SECONDS))" "$card" || {
-    say "GPU $GPU stayed busy with another model's load or sleep for $((FREE_SECONDS + LOAD_SECONDS))s; not started"
-    exit 1
-  }
+IFS=, read -ra cards <<<"$GPU"
+if ((${#cards[@]} > 1)); then where="the fullest of GPUs $GPU"; else where="GPU $GPU"; fi
+# The least free memory of its cards; nothing when nvidia-smi does not report every one.
+free_mib() {
+  nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits -i "$GPU" |
+    awk -v want="${#cards[@]}" '$1 ~ /^[0-9]+$/ { n++; if (n == 1 || $1 < least) least = $1 } END { if (n == want) print least }'
 }
-unlock_card() { exec {card}>&-; }
+
+# Its cards' locks: held while this model loads, wakes or sleeps, taken in the cards' order so two
+# split models never wait on each other. Opened read-only, so the service user and root (the
+# llama-swap step) share them whoever made the files.
+locks=()
+lock_card() {
+  local index file lock
+  for index in "${cards[@]}"; do
+    file=$INFERNUS_ROOT/run/infernus-llm/gpu$index.lock
+    [[ -e $file ]] || { mkdir -p "${file%/*}" && : >>"$file"; }
+    exec {lock}<"$file"
+    locks+=("$lock")
+    flock -w "$((FREE_SECONDS + LOAD_SECONDS))" "$lock" || {
+      say "GPU $index stayed busy with another model's load or sleep for $((FREE_SECONDS + LOAD_SECONDS))s; not started"
+      exit 1
+    }
+  done
+}
+unlock_card() {
+  local lock
+  for lock in "${locks[@]}"; do exec {lock}>&-; done
+  locks=()
+}
 
 # Waits (bounded) until the card has the memory this process takes: the previous model's is really
 # free. A card nvidia-smi cannot read is not free.
@@ -98,9 +116,9 @@ wait_free() {
     [[ -z $free ]] || ((free < NEED_MIB)) || return 0
     if ((SECONDS >= deadline)); then
       if [[ -z $free ]]; then
-        say "nvidia-smi did not report GPU $GPU's free memory for ${FREE_SECONDS}s: not started (run nvidia-smi on the server)"
+        say "nvidia-smi did not report the free memory of GPU $GPU for ${FREE_SECONDS}s: not started (run nvidia-smi on the server)"
       else
-        say "GPU $GPU has $free MiB free after ${FREE_SECONDS}s, $model needs $NEED_MIB MiB: another process holds the card (nvidia-smi lists it)"
+        say "$where has $free MiB free after ${FREE_SECONDS}s, $model needs $NEED_MIB MiB: another process holds the card (nvidia-smi lists it)"
       fi
       return 1
     fi

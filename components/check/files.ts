@@ -42,7 +42,8 @@ export interface CheckView {
   /** The tunnel peers that must be up: the servers (client devices come and go). */
   readonly peers: readonly string[];
   readonly servers: readonly CheckedServer[];
-  readonly models: readonly { readonly name: string; readonly server: string; readonly kind: string }[];
+  /** Every served name: models, and adapters with the model they run on (base). */
+  readonly models: readonly { readonly name: string; readonly server: string; readonly kind: string; readonly base?: string }[];
   /** The edge's own name: its apps need no server to answer first. */
   readonly edge: string;
   /** The user's apps, by the health URL each answers on the tunnel. */
@@ -63,7 +64,7 @@ export function renderCheckConf(view: CheckView): string {
     `timeouts ${view.timeouts.probe} ${view.timeouts.answer} ${view.timeouts.load}`,
     ...view.peers.map((peer) => `peer ${peer}`),
     ...view.servers.map((s) => `server ${s.name} ${s.exporter} ${s.gpus} ${s.driverBranch} ${dash(s.pools.join(","))} ${dash(s.ups)}`),
-    ...view.models.map((m) => `model ${m.name} ${m.server} ${m.kind}`),
+    ...view.models.map((m) => `model ${m.name} ${m.server} ${m.kind}${m.base ? ` ${m.base}` : ""}`),
     ...view.apps.map((a) => `app ${a.name} ${a.host} ${a.healthUrl}`),
     ...(view.lanGateway ? [`lan ${view.lanGateway.server} ${view.lanGateway.healthUrl}`] : []),
     "",

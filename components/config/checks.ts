@@ -5,12 +5,13 @@ import { GPU_CATALOGUE, gpuSpecOf } from "../gpu/catalogue";
 import { servingPlan } from "../serving/plan";
 import { CHECK_KEY_NAME } from "../check/files";
 import { APP_CATALOGUE, appPort } from "../apps/catalogue";
-import { MODEL_CATALOGUE } from "../serving/catalogue";
+import type { ModelKind } from "../serving/catalogue";
+import { modelProblems, modelSpecOf } from "../serving/models";
 import { PORTS } from "../monitoring/files";
 import { edgeSshPort } from "../edge/exposure";
 import { placeLanGateway } from "../gateway/lan";
 import type { Problem } from "./problems";
-import type { EstateConfig } from "./schema";
+import type { EstateConfig, ModelConfig } from "./schema";
 
 /** Every WireGuard peer in address order: the edge, then servers, then clients. */
 export function peerRequests(config: Pick<EstateConfig, "edge" | "servers" | "clients">): PeerRequest[] {
@@ -52,6 +53,7 @@ export function crossChecks(sections: Sections): Problem[] {
     ...when(sections, ["edge", "servers"], hostKeyChecks),
     ...when(sections, ["edge"], edgeChecks),
     ...when(sections, ["servers"], (config) => config.servers.flatMap((server, i) => serverChecks(server, `servers[${i}]`))),
+    ...when(sections, ["servers"], servedTwice),
     ...when(sections, ["apps", "edge", "servers", "apiKeys", "gateway"], appChecks),
     ...when(sections, ["tunnel", "edge", "servers", "clients"], (config) => (peerNames.length === 0 ? planAddresses(config.tunnel.cidr, peerRequests(config)).problems : [])),
   ];
@@ -159,10 +161,26 @@ function serverChecks(server: EstateConfig["servers"][number], path: string): Pr
   }
   problems.push(...duplicates(server.disks.map((disk, d) => ({ value: disk, path: `${path}.disks[${d}]` })), (first) => `already listed as ${first}; list each disk once`));
   problems.push(...poolChecks(server, path));
-  const models = duplicates(server.models.map((m, j) => ({ value: m.name, path: `${path}.models[${j}].name` })), (first) => `already served as ${first}; list each model once`);
+  const models = duplicates(servedNamesOf(server, path), (first) => `already served as ${first}; requests name what they want, so each name is served once`);
   // The plan needs known GPUs and distinct models to say anything useful.
   if (problems.length === 0 && models.length === 0) problems.push(...servingPlan(server, path).problems);
   return [...problems, ...models];
+}
+
+/** Every name a server serves, with where it stands: its models, and their LoRA adapters. */
+function servedNamesOf(server: EstateConfig["servers"][number], path: string): { value: string; path: string }[] {
+  return server.models.flatMap((m, j) => [{ value: m.name, path: `${path}.models[${j}].name` }, ...m.loras.map((l, k) => ({ value: l.name, path: `${path}.models[${j}].loras[${k}].name` }))]);
+}
+
+/** A name served by two servers: the gateway sends a request to either, and each llama-swap passes the other's names on. */
+function servedTwice(config: Pick<EstateConfig, "servers">): Problem[] {
+  const owner = new Map<string, string>();
+  return config.servers.flatMap((server, i) => {
+    const names = servedNamesOf(server, `servers[${i}]`);
+    const problems = names.filter((n) => owner.has(n.value) && owner.get(n.value) !== server.name).map((n) => ({ path: n.path, value: n.value, message: `${owner.get(n.value)} serves it too; serve each name on one server` }));
+    for (const n of names) if (!owner.has(n.value)) owner.set(n.value, server.name);
+    return problems;
+  });
 }
 
 function poolChecks(server: EstateConfig["servers"][number], path: string): Problem[] {
@@ -196,7 +214,7 @@ const PERPLEXICA_EDGE_MIN_GB = 4;
 
 function appChecks(config: AppInputs): Problem[] {
   const hosts = [config.edge.name, ...config.servers.map((s) => s.name)];
-  const served = new Map(config.servers.flatMap((s) => s.models.map((m) => [m.name, s.name] as const)));
+  const served = new Map(config.servers.flatMap((s) => s.models.map((m) => [m.name, m] as const)));
   const problems = duplicateNames(config.apps.map((app, i) => ({ name: app.name, configPath: `apps[${i}]` })), "each app names its unit, data folder and outputs");
   config.apps.forEach((app, i) => {
     const at = `apps[${i}]`;
@@ -236,13 +254,15 @@ function appChecks(config: AppInputs): Problem[] {
   return [...problems, ...taken, ...clashes];
 }
 
-function modelUse(name: string, kind: "chat" | "embedding", path: string, served: ReadonlyMap<string, string>): Problem[] {
-  const entry = MODEL_CATALOGUE[name];
-  const ofKind = Object.keys(MODEL_CATALOGUE).filter((m) => MODEL_CATALOGUE[m].kind === kind);
-  if (!entry) return [{ path, value: name, message: `not in the model catalogue; ${kind} models: ${ofKind.join(", ")}` }];
-  if (entry.kind !== kind) return [{ path, value: name, message: `a ${entry.kind} model; a ${kind} model is needed: ${ofKind.join(", ")}` }];
-  if (!served.has(name)) return [{ path, value: name, message: `no server declares it; add it to a server's models` }];
-  return [];
+function modelUse(name: string, kind: ModelKind, path: string, served: ReadonlyMap<string, ModelConfig>): Problem[] {
+  const model = served.get(name);
+  const ofKind = [...served.values()].filter((m) => modelProblems(m, "").length === 0 && modelSpecOf(m).kind === kind).map((m) => m.name);
+  const choose = ofKind.length > 0 ? `the ${kind} models served: ${ofKind.join(", ")}` : `no server serves ${kind === "embedding" ? "an" : "a"} ${kind} model yet; add one to a server's models`;
+  if (!model) return [{ path, value: name, message: `no server serves it; ${choose}` }];
+  // A model entry with problems of its own is reported where it stands.
+  if (modelProblems(model, "").length > 0) return [];
+  const spec = modelSpecOf(model);
+  return spec.kind === kind ? [] : [{ path, value: name, message: `a ${spec.kind} model; ${choose}` }];
 }
 
 /** The ports a host's own services hold (apps excluded). */

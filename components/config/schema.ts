@@ -220,10 +220,74 @@ export const INVENTED_VLLM_ENV: Readonly<Record<string, string>> = {
   VLLM_QUANTIZATION: "an -fp8 model from the catalogue",
 };
 
+export const MODEL_KINDS = ["chat", "embedding", "rerank"] as const;
+/** Checkpoint formats: config.json's torch_dtype, or its quantization_config.quant_method. */
+export const MODEL_DTYPES = ["bf16", "fp16", "fp8", "mxfp4", "nvfp4", "int4"] as const;
+
+const hfRepo = z
+  .string({ error: "a Hugging Face repository like Qwen/Qwen3-8B" })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/, "a Hugging Face repository like Qwen/Qwen3-8B");
+const hfRevision = z
+  .string({ error: "the commit to download, 40 hex digits" })
+  .regex(/^[0-9a-f]{40}$/, "the full commit hash from huggingface.co/<repo>/commits/main: a branch would let a new upload change what runs");
+/** Served names: vLLM's --served-model-name, a unit name (infernus-vllm@NAME) and a folder under modelsDir. */
+const servedName = z.string({ error: "a model name, e.g. gpt-oss-120b" }).regex(/^[a-z0-9][a-z0-9.-]*$/, "lowercase letters, digits, dots and dashes, e.g. qwen3-8b");
+const count = (what: string) => z.number({ error: `${what}, a whole number` }).int().positive();
+
+/** A model the catalogue does not know, described from its Hugging Face repository (README: "A model of your own"). */
+export const modelSpecSchema = strictObject({
+  repo: hfRepo,
+  revision: hfRevision,
+  kind: z.enum(MODEL_KINDS).default("chat"),
+  /** Parameters in billions, from the model card: with dtype, what the weights must weigh. */
+  parametersB: z.number({ error: "the parameter count in billions, from the model card" }).positive(),
+  dtype: z.enum(MODEL_DTYPES, { error: `the checkpoint's format: ${MODEL_DTYPES.join(", ")}` }),
+  /** model.safetensors.index.json's metadata.total_size, in GB (10^9 bytes). */
+  weightGB: z.number({ error: "the weights' size in GB: metadata.total_size of model.safetensors.index.json / 1e9" }).positive(),
+  /** What is downloaded, in GB; the weights' size by default. */
+  downloadGB: z.number().positive().optional(),
+  /** config.json's max_position_embeddings. */
+  maxContext: count("config.json's max_position_embeddings").min(512),
+  /** config.json's num_hidden_layers. */
+  layers: count("config.json's num_hidden_layers"),
+  /** Layers that attend over the whole context: all of them unless layer_types lists sliding_attention ones. */
+  fullAttentionLayers: count("layers with full attention").optional(),
+  /** config.json's num_key_value_heads. */
+  kvHeads: count("config.json's num_key_value_heads"),
+  /** config.json's head_dim (hidden_size / num_attention_heads where it has none). */
+  headDim: count("config.json's head_dim"),
+  /** config.json's hidden_size and intermediate_size (moe_intermediate_size × experts for a MoE): what a LoRA adapter slot costs. */
+  hiddenSize: count("config.json's hidden_size").optional(),
+  intermediateSize: count("config.json's intermediate_size").optional(),
+  /** Flags the model needs (parsers, hf-overrides), from its card or vLLM's recipe. */
+  vllmArgs: z.array(z.string()).default([]),
+  /** `hf download --exclude` patterns: copies of the weights vLLM does not load. */
+  exclude: z.array(z.string()).optional(),
+  /** gpt-oss's tokenizer: the tiktoken encodings are fetched for an offline host. */
+  tiktoken: z.boolean().default(false),
+});
+
+export const loraSchema = strictObject({
+  /** The name requests use for the adapter: its own entry in /v1/models. */
+  name: servedName,
+  repo: hfRepo,
+  revision: hfRevision,
+  /** adapter_config.json's r. */
+  rank: count("adapter_config.json's r").max(512),
+});
+
 export const modelSchema = strictObject(
   {
-    /** A model from the catalogue (components/serving/catalogue.ts). */
-    name: z.string({ error: "a model name from the catalogue, e.g. gpt-oss-120b" }),
+    /** A model from the catalogue (components/serving/catalogue.ts), or any name with `spec`. */
+    name: servedName,
+    /** The model's description, for one the catalogue does not know. */
+    spec: modelSpecSchema.optional(),
+    /** LoRA adapters served on this model, each under its own name. */
+    loras: z.array(loraSchema).default([]),
+    /** Cards the model is split across (vLLM's tensor parallelism): a model too big for one. */
+    tensorParallel: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)], { error: "1, 2, 4 or 8 cards" }).default(1),
+    /** GiB of weights per card kept in host RAM and streamed over PCIe for every step (vLLM's --cpu-offload-gb): slow, but it runs. */
+    cpuOffloadGiB: z.number().int().min(1).optional(),
     /** Longest context served; the model's own maximum by default. */
     maxModelLen: z.number().int().min(1024, "at least 1024 tokens").optional(),
     maxNumSeqs: z.number().int().min(1).max(4096).optional(),

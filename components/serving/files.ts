@@ -5,7 +5,8 @@
  * unit per model. Pure: the same plan gives the same bytes.
  */
 import type { ModelConfig, ServingConfig } from "../config/schema";
-import { MODEL_CATALOGUE } from "./catalogue";
+import { VLLM_FLAGS } from "./flags";
+import { loraBytes, loraRankSlot, modelSpecOf } from "./models";
 import type { ServerPlan } from "./plan";
 import { processMiB, type PlannedModel } from "./planner";
 import { HEADER, renderYaml } from "../header";
@@ -39,22 +40,6 @@ export const fetchUnitName = (model: string) => `infernus-fetch-${model}.service
 export const fetchUnitPath = (model: string) => `/etc/systemd/system/${fetchUnitName(model)}`;
 export const TIKTOKEN_UNIT = "infernus-fetch-tiktoken.service";
 
-/** The vLLM arguments each typed option becomes; nothing else reaches the command line but the catalogue's flags and extraArgs. */
-export const VLLM_OPTION_FLAGS = {
-  maxModelLen: "--max-model-len",
-  maxNumSeqs: "--max-num-seqs",
-  kvCacheDtype: "--kv-cache-dtype",
-  enablePrefixCaching: "--enable-prefix-caching",
-  speculativeConfig: "--speculative-config",
-  gpuMemoryUtilization: "--gpu-memory-utilization",
-} as const;
-/**
- * Flags every process gets, set by infernus itself: sleep mode for the models that swap out, and
- * usage in every stream (vLLM's frontend option, in its cli_args.py since 0.9), so the gateway's audit
- * log counts a streamed request's tokens although its client did not ask for them.
- */
-export const VLLM_FIXED_FLAGS = ["--served-model-name", "--host", "--port", "--enable-sleep-mode", "--enable-force-include-usage"] as const;
-
 /**
  * Each model's vLLM port on 127.0.0.1, by its place in the server's list. Fixed rather than
  * llama-swap's ${PORT}, so the metrics collector and the self-check reach a running model directly
@@ -68,27 +53,34 @@ export function modelDir(serving: ServingConfig, model: string): string {
 
 /** The vLLM command for one model, as its unit runs it (one argument per line in its .args file). */
 export function vllmCommand(serving: ServingConfig, model: ModelConfig, planned: PlannedModel, port: number, sleeps: boolean): string[] {
-  const spec = MODEL_CATALOGUE[model.name];
+  const spec = modelSpecOf(model);
+  const f = VLLM_FLAGS;
   return [
     `${SERVING_PATHS.venv}/bin/vllm`,
     "serve",
     modelDir(serving, model.name),
-    "--served-model-name",
+    f.servedModelName,
     model.name,
-    "--host",
+    f.host,
     "127.0.0.1",
-    "--port",
+    f.port,
     String(port),
-    VLLM_OPTION_FLAGS.gpuMemoryUtilization,
+    ...(spec.kind === "chat" ? [] : [f.runner, "pooling"]),
+    f.gpuMemoryUtilization,
     planned.gpuMemoryUtilization.toFixed(2),
-    VLLM_OPTION_FLAGS.maxModelLen,
+    f.maxModelLen,
     String(planned.maxModelLen),
-    ...(model.maxNumSeqs !== undefined ? [VLLM_OPTION_FLAGS.maxNumSeqs, String(model.maxNumSeqs)] : []),
-    ...(model.kvCacheDtype === "fp8" ? [VLLM_OPTION_FLAGS.kvCacheDtype, "fp8"] : []),
-    ...(model.enablePrefixCaching ? [VLLM_OPTION_FLAGS.enablePrefixCaching] : []),
-    ...(model.speculativeConfig ? [VLLM_OPTION_FLAGS.speculativeConfig, JSON.stringify(sortKeys(model.speculativeConfig))] : []),
-    ...(sleeps ? ["--enable-sleep-mode"] : []),
-    "--enable-force-include-usage",
+    ...(planned.gpus.length > 1 ? [f.tensorParallelSize, String(planned.gpus.length)] : []),
+    ...(model.cpuOffloadGiB !== undefined ? [f.cpuOffloadGb, String(model.cpuOffloadGiB)] : []),
+    ...(model.maxNumSeqs !== undefined ? [f.maxNumSeqs, String(model.maxNumSeqs)] : []),
+    ...(model.kvCacheDtype === "fp8" ? [f.kvCacheDtype, "fp8"] : []),
+    ...(model.enablePrefixCaching ? [f.enablePrefixCaching] : []),
+    ...(model.speculativeConfig ? [f.speculativeConfig, JSON.stringify(sortKeys(model.speculativeConfig))] : []),
+    ...(model.loras.length > 0
+      ? [f.enableLora, f.maxLoras, String(model.loras.length), f.maxLoraRank, String(loraRankSlot(model.loras)), f.loraModules, ...model.loras.map((l) => `${l.name}=${modelDir(serving, l.name)}`)]
+      : []),
+    ...(sleeps ? [f.enableSleepMode] : []),
+    f.enableForceIncludeUsage,
     ...spec.vllmArgs,
     ...model.extraArgs,
   ];
@@ -100,9 +92,9 @@ function sortKeys<T extends Record<string, unknown>>(value: T): T {
 
 /** One model's vLLM environment, the EnvironmentFile of its unit. */
 export function renderVllmEnv(serving: ServingConfig, model: ModelConfig, planned: PlannedModel, sleeps: boolean): string {
-  const spec = MODEL_CATALOGUE[model.name];
+  const spec = modelSpecOf(model);
   const env: Record<string, string> = {
-    CUDA_VISIBLE_DEVICES: String(planned.gpu),
+    CUDA_VISIBLE_DEVICES: planned.gpus.join(","),
     // Weights are on disk already; at run time nothing may be fetched.
     HF_HUB_OFFLINE: "1",
     TRANSFORMERS_OFFLINE: "1",
@@ -123,8 +115,9 @@ export function renderVllmEnv(serving: ServingConfig, model: ModelConfig, planne
 
 export interface SwapSettings {
   readonly port: number;
-  readonly gpu: number;
-  /** MiB of the card the process takes: its share of what CUDA sees. */
+  /** The cards it runs on: one, or all its tensor-parallel ones. */
+  readonly gpus: readonly number[];
+  /** MiB of each card the process takes: its share of what CUDA sees. */
   readonly needMiB: number;
   /** 0: it never sleeps (stopped when llama-swap unloads it). */
   readonly sleepLevel: 0 | 1 | 2;
@@ -136,7 +129,7 @@ export function renderSwapSettings(settings: SwapSettings): string {
   return [
     HEADER,
     `PORT=${settings.port}`,
-    `GPU=${settings.gpu}`,
+    `GPU=${settings.gpus.join(",")}`,
     `NEED_MIB=${settings.needMiB}`,
     `SLEEP_LEVEL=${settings.sleepLevel}`,
     `LOAD_SECONDS=${LOAD_TIMEOUT_SECONDS}`,
@@ -151,14 +144,14 @@ export function renderModelFiles(serving: ServingConfig, models: readonly ModelC
   return models.flatMap((model, index) => {
     const planned = plan.models.find((p) => p.name === model.name)!;
     const level = plan.memory.levels[model.name];
-    const gpu = plan.gpus.find((g) => g.index === planned.gpu)!;
+    const needMiB = Math.max(...plan.gpus.filter((g) => planned.gpus.includes(g.index)).map((gpu) => processMiB(planned, gpu)));
     const base = `${SERVING_PATHS.vllmDir}/${model.name}`;
     return [
       { path: `${base}.args`, content: [HEADER, ...vllmCommand(serving, model, planned, modelPort(index), level !== undefined), ""].join("\n") },
       { path: `${base}.env`, content: renderVllmEnv(serving, model, planned, level !== undefined) },
       {
         path: `${base}.conf`,
-        content: renderSwapSettings({ port: modelPort(index), gpu: planned.gpu, needMiB: processMiB(planned, gpu), sleepLevel: level ?? 0, drainSeconds: serving.drainSeconds }),
+        content: renderSwapSettings({ port: modelPort(index), gpus: planned.gpus, needMiB, sleepLevel: level ?? 0, drainSeconds: serving.drainSeconds }),
       },
     ];
   });
@@ -195,18 +188,22 @@ export function renderLlamaSwapConfig(view: LlamaSwapView): string {
     logLevel: "info",
     globalTTL: view.serving.ttlSeconds,
     apiKeys: [view.apiKey],
+    // LoRA adapters are their model's aliases: listed at /v1/models under their own names.
+    ...(view.models.some((m) => m.loras.length > 0) ? { includeAliasesInList: true } : {}),
     // Loaded when llama-swap starts (at boot): a resident set.
     hooks: { on_startup: { preload: [...view.plan.preload] } },
     models: Object.fromEntries(
       view.models.map((model, index) => {
         const planned = view.plan.models.find((p) => p.name === model.name)!;
-        const spec = MODEL_CATALOGUE[model.name];
+        const spec = modelSpecOf(model);
         const level = view.plan.memory.levels[model.name];
         return [
           model.name,
           {
             name: model.name,
-            description: `${spec.repo} on GPU ${planned.gpu}, ${planned.maxModelLen} tokens, ${level ? `sleeps at level ${level}` : "stays resident"}`,
+            description: `${spec.repo} on GPU ${planned.gpus.join(" + ")}, ${planned.maxModelLen} tokens, ${level ? `sleeps at level ${level}` : "stays resident"}`,
+            // Its adapters are served by its vLLM under their own names (--lora-modules): llama-swap routes them here, the name unchanged.
+            ...(model.loras.length > 0 ? { aliases: model.loras.map((l) => l.name) } : {}),
             // Its vLLM runs in its own unit: a stop of this command puts the model to sleep (SIGTERM: drain, then sleep).
             cmd: `${SERVING_PATHS.vllmCommand} serve ${model.name}`,
             // vLLM listens on 127.0.0.1 only; "localhost" may resolve to ::1 first.
@@ -341,21 +338,42 @@ function renderDownloadUnit(description: string, service: readonly string[]): st
   ].join("\n");
 }
 
-/** The `hf download` arguments for one model: its pinned revision, without the copies vLLM does not load. */
-export function hfDownloadArgs(serving: ServingConfig, model: string): string[] {
-  const spec = MODEL_CATALOGUE[model];
-  return [spec.repo, "--revision", spec.revision, ...(spec.exclude ?? []).flatMap((pattern) => ["--exclude", pattern]), "--local-dir", modelDir(serving, model)];
+/** What `hf download` fetches into modelsDir/<name>: a model's weights, or a LoRA adapter. */
+export interface Download {
+  readonly name: string;
+  readonly repo: string;
+  readonly revision: string;
+  readonly exclude?: readonly string[];
+  /** What it downloads, for progress. */
+  readonly bytes: number;
+  /** A model's vLLM port; an adapter is served by its model's. */
+  readonly port?: number;
 }
 
-/** One model's weights; `hf download` skips what is already complete. */
-export function renderFetchUnit(serving: ServingConfig, model: string): string {
-  const spec = MODEL_CATALOGUE[model];
-  const dir = modelDir(serving, model);
-  return renderDownloadUnit(`download ${spec.repo} at ${spec.revision.slice(0, 12)} into ${dir}`, [
+/** Every model's weights and every adapter, in the server's order. */
+export function downloadsOf(models: readonly ModelConfig[]): Download[] {
+  return models.flatMap((model, index) => {
+    const spec = modelSpecOf(model);
+    return [
+      { name: model.name, repo: spec.repo, revision: spec.revision, exclude: spec.exclude, bytes: spec.downloadBytes, port: modelPort(index) },
+      ...model.loras.map((lora) => ({ name: lora.name, repo: lora.repo, revision: lora.revision, bytes: loraBytes(spec, lora.rank) })),
+    ];
+  });
+}
+
+/** The `hf download` arguments: the pinned revision, without the copies vLLM does not load. */
+export function hfDownloadArgs(serving: ServingConfig, download: Download): string[] {
+  return [download.repo, "--revision", download.revision, ...(download.exclude ?? []).flatMap((pattern) => ["--exclude", pattern]), "--local-dir", modelDir(serving, download.name)];
+}
+
+/** One download's unit; `hf download` skips what is already complete. */
+export function renderFetchUnit(serving: ServingConfig, download: Download): string {
+  const dir = modelDir(serving, download.name);
+  return renderDownloadUnit(`download ${download.repo} at ${download.revision.slice(0, 12)} into ${dir}`, [
     `EnvironmentFile=-${SERVING_PATHS.hfTokenEnv}`,
     `Environment=HF_HOME=${SERVING_PATHS.stateDir}/hf`,
     // systemd runs it without a shell: the patterns reach hf as written.
-    `ExecStart=${SERVING_PATHS.venv}/bin/hf download ${hfDownloadArgs(serving, model).join(" ")}`,
+    `ExecStart=${SERVING_PATHS.venv}/bin/hf download ${hfDownloadArgs(serving, download).join(" ")}`,
     `ExecStartPost=/usr/bin/touch ${dir}/.infernus-complete`,
   ]);
 }
@@ -364,7 +382,7 @@ export function renderTiktokenUnit(serving: ServingConfig): string {
   return renderDownloadUnit(`tiktoken encodings for gpt-oss into ${serving.modelsDir}/tiktoken`, [`ExecStart=${SERVING_PATHS.fetchTiktoken} ${serving.modelsDir}/tiktoken`]);
 }
 
-/** What `infernus-models` and the metrics report on: name, repository, bytes it downloads, weights, vLLM port. */
+/** What `infernus-models` and the metrics report on: name, repository, bytes it downloads, folder, vLLM port (- for an adapter). */
 export function renderModelsList(serving: ServingConfig, models: readonly ModelConfig[]): string {
-  return models.map((m, i) => `${m.name} ${MODEL_CATALOGUE[m.name].repo} ${Math.round(MODEL_CATALOGUE[m.name].downloadBytes)} ${modelDir(serving, m.name)} ${modelPort(i)}`).join("\n") + "\n";
+  return downloadsOf(models).map((d) => `${d.name} ${d.repo} ${Math.round(d.bytes)} ${modelDir(serving, d.name)} ${d.port ?? "-"}`).join("\n") + "\n";
 }

@@ -30,7 +30,10 @@ export const PROCESS_HOST_GIB = 5;
 
 export interface MemoryModel {
   readonly name: string;
+  /** Weights on its cards: what a level-1 sleep parks. */
   readonly weightBytes: number;
+  /** Weights it keeps in host RAM all the time (cpuOffloadGiB). */
+  readonly offloadBytes?: number;
 }
 
 export interface MemoryHost {
@@ -56,11 +59,13 @@ const gib = (bytes: number) => (bytes / GIB).toFixed(1);
 
 export function planHostMemory(host: MemoryHost, vram: ServingPlan, models: readonly MemoryModel[]): MemoryPlan {
   const sleepers = models.filter((m) => vram.sets.some((set) => !set.includes(m.name)));
-  const fixedBytes = host.arcMaxBytes + (OS_HEADROOM_GIB + PROCESS_HOST_GIB * models.length) * GIB;
+  const offloaded = models.reduce((sum, m) => sum + (m.offloadBytes ?? 0), 0);
+  const fixedBytes = host.arcMaxBytes + offloaded + (OS_HEADROOM_GIB + PROCESS_HOST_GIB * models.length) * GIB;
   if (host.memoryGiB === undefined) return { levels: Object.fromEntries(sleepers.map((m) => [m.name, 2])), parkedBytes: 0, problems: [] };
   const parkBytes = host.memoryGiB * GIB - fixedBytes;
   if (parkBytes < 0) {
-    const message = `the ZFS ARC ceiling (${gib(host.arcMaxBytes)} GiB), the OS (${OS_HEADROOM_GIB} GiB) and ${models.length} vLLM processes (${PROCESS_HOST_GIB} GiB each) need ${gib(fixedBytes)} GiB: sleeping models would push the host into swap; add RAM, lower arcMaxGiB, or serve fewer models`;
+    const weights = offloaded > 0 ? `, ${gib(offloaded)} GiB of offloaded weights (cpuOffloadGiB)` : "";
+    const message = `the ZFS ARC ceiling (${gib(host.arcMaxBytes)} GiB), the OS (${OS_HEADROOM_GIB} GiB)${weights} and ${models.length} vLLM processes (${PROCESS_HOST_GIB} GiB each) need ${gib(fixedBytes)} GiB: sleeping models would push the host into swap; add RAM, lower arcMaxGiB, ${offloaded > 0 ? "offload less, " : ""}or serve fewer models`;
     return { levels: {}, parkBytes, parkedBytes: 0, problems: [{ path: host.configPath, value: host.memoryGiB, message }] };
   }
   const levels = new Map<string, SleepLevel>(sleepers.map((m) => [m.name, 1]));

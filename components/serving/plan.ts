@@ -3,7 +3,7 @@ import type { ServerConfig } from "../config/schema";
 import { gpuSpecOf } from "../gpu/catalogue";
 import { nvidiaGpus } from "../gpu/files";
 import { arcMaxBytes } from "../storage/files";
-import { MODEL_CATALOGUE } from "./catalogue";
+import { loraBytes, loraRankSlot, modelProblems, modelSpecOf } from "./models";
 import type { Problem } from "../config/problems";
 import { planHostMemory, renderMemoryTable, type MemoryHost, type MemoryPlan } from "./memory";
 import { planServing, renderPlanTable, type PlannerModel, type ServingPlan } from "./planner";
@@ -16,14 +16,15 @@ export interface ServerPlan extends ServingPlan {
 }
 
 export function servingPlan(server: ServerConfig, serverPath: string): ServerPlan {
-  const unknown: Problem[] = [];
+  const refused: Problem[] = [];
   const models = server.models.flatMap((model, i): PlannerModel[] => {
-    const spec = MODEL_CATALOGUE[model.name];
     const configPath = `${serverPath}.models[${i}]`;
-    if (!spec) {
-      unknown.push({ path: `${configPath}.name`, value: model.name, message: `not in the model catalogue (${Object.keys(MODEL_CATALOGUE).join(", ")})` });
+    const problems = modelProblems(model, configPath);
+    if (problems.length > 0) {
+      refused.push(...problems);
       return [];
     }
+    const spec = modelSpecOf(model);
     return [
       {
         name: model.name,
@@ -33,6 +34,9 @@ export function servingPlan(server: ServerConfig, serverPath: string): ServerPla
         kvCacheDtype: model.kvCacheDtype,
         gpuMemoryUtilization: model.gpuMemoryUtilization,
         alwaysResident: model.alwaysResident,
+        tensorParallel: model.tensorParallel,
+        cpuOffloadGiB: model.cpuOffloadGiB,
+        loraBytes: model.loras.length > 0 ? model.loras.length * loraBytes(spec, loraRankSlot(model.loras)) : 0,
         configPath,
       },
     ];
@@ -40,7 +44,7 @@ export function servingPlan(server: ServerConfig, serverPath: string): ServerPla
   // The ARC exists only where ZFS does.
   const host: MemoryHost = { memoryGiB: server.memoryGiB, arcMaxBytes: server.pools.length > 0 ? arcMaxBytes(server) : 0, configPath: `${serverPath}.memoryGiB` };
   const none = { levels: {}, parkedBytes: 0, problems: [] };
-  if (unknown.length > 0) return { gpus: [], models: [], sets: [], trades: [], alone: [], problems: unknown, memory: none, host, preload: [] };
+  if (refused.length > 0) return { gpus: [], models: [], sets: [], trades: [], alone: [], problems: refused, memory: none, host, preload: [] };
   const gpus = nvidiaGpus(server).map((gpu, index) => ({ index, name: gpuSpecOf(gpu).marketingName, memoryGiB: gpuSpecOf(gpu).memoryGiB }));
   const vram = planServing(gpus, models);
   const memory = vram.problems.length > 0 ? none : planHostMemory(host, vram, weightsOf(vram));
@@ -56,7 +60,7 @@ function preloadProblems(preload: readonly string[] | undefined, vram: ServingPl
   return [{ path, value: preload, message: `these models cannot be resident together; preload one of the resident sets: ${vram.sets.map((set) => `[${set.join(", ")}]`).join(" or ")}` }];
 }
 
-const weightsOf = (plan: ServingPlan) => plan.models.map((m) => ({ name: m.name, weightBytes: MODEL_CATALOGUE[m.name].weightBytes }));
+const weightsOf = (plan: ServingPlan) => plan.models.map((m) => ({ name: m.name, weightBytes: m.weightBytes, offloadBytes: m.offloadBytes }));
 
 /** The plan as Markdown, for `pulumi preview` logs and out/<stack>/serving.md. */
 export function renderServingPlan(server: string, plan: ServerPlan): string {

@@ -6,8 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServerConfig, ServingConfig } from "../config/schema";
 import type { RemoteHost } from "../host/remoteHost";
 import { asset } from "../host/stdin";
-import { MODEL_CATALOGUE } from "./catalogue";
 import {
+  downloadsOf,
   fetchUnitPath,
   renderFetchUnit,
   renderLlamaSwapConfig,
@@ -22,6 +22,7 @@ import {
   TIKTOKEN_UNIT,
   type ServingPeer,
 } from "./files";
+import { modelSpecOf } from "./models";
 import { renderServingPlan, servingPlan, type ServerPlan } from "./plan";
 
 export interface ServingArgs {
@@ -70,14 +71,14 @@ export class Serving extends pulumi.ComponentResource {
       script: "serving/vllm-runtime.sh",
       params: { VLLM_VERSION: serving.vllmVersion, UV_VERSION, VENV: SERVING_PATHS.venv, SERVICE_USER, MODELS_DIR: serving.modelsDir },
     });
-    const tiktoken = server.models.some((m) => MODEL_CATALOGUE[m.name].needsTiktoken);
+    const tiktoken = server.models.some((m) => modelSpecOf(m).needsTiktoken);
     this.host.step("models", {
       script: "serving/models.sh",
       params: { MODELS_LIST: SERVING_PATHS.modelsList, TIKTOKEN: tiktoken ? "1" : "0" },
       files: [
         { path: SERVING_PATHS.modelsList, mode: "0644", content: renderModelsList(serving, server.models) },
         { path: SERVING_PATHS.statusCommand, mode: "0755", content: asset("serving/models-status.sh") },
-        ...server.models.map((m) => ({ path: fetchUnitPath(m.name), mode: "0644", content: renderFetchUnit(serving, m.name) })),
+        ...downloadsOf(server.models).map((d) => ({ path: fetchUnitPath(d.name), mode: "0644", content: renderFetchUnit(serving, d) })),
         ...(tiktoken
           ? [
               { path: SERVING_PATHS.fetchTiktoken, mode: "0755", content: asset("serving/fetch-tiktoken.sh") },

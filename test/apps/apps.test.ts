@@ -215,9 +215,9 @@ describe("invalid app configs", () => {
   it.each<[string, (c: Record<string, any>) => void, RegExp]>([
     ["an app on a host that does not exist", (c) => (c.apps[1].host = "gpu9"), /^apps\[1\]\.host: no such host; name the edge or a server: edge, gpu1$/],
     ["an app without a key exposed beyond the tunnel", (c) => (c.apps[0].serveLan = true), /^apps\[0\]\.serveLan: Perplexica \(AI search\) has no key or login of its own: anyone on the LAN could use your models through it/],
-    ["an embedding model not in the catalogue", (c) => (c.apps[0].embeddingModel = "bge-m3"), /^apps\[0\]\.embeddingModel: not in the model catalogue; embedding models: qwen3-embedding-8b/],
-    ["a chat model used for embeddings", (c) => (c.apps[0].embeddingModel = "gpt-oss-120b"), /^apps\[0\]\.embeddingModel: a chat model; a embedding model is needed/],
-    ["a model no server declares", (c) => (c.apps[0].chatModel = "qwen3-coder-30b-fp8"), /^apps\[0\]\.chatModel: no server declares it/],
+    ["an embedding model no server serves", (c) => (c.apps[0].embeddingModel = "bge-m3"), /^apps\[0\]\.embeddingModel: no server serves it; the embedding models served: qwen3-embedding-8b/],
+    ["a chat model used for embeddings", (c) => (c.apps[0].embeddingModel = "gpt-oss-120b"), /^apps\[0\]\.embeddingModel: a chat model; the embedding models served: qwen3-embedding-8b/],
+    ["a catalogue model no server declares", (c) => (c.apps[0].chatModel = "qwen3-coder-30b-fp8"), /^apps\[0\]\.chatModel: no server serves it; the chat models served: gpt-oss-120b, qwen3-coder-30b/],
     ["Perplexica without its API key", (c) => (c.apiKeys = c.apiKeys.filter((k: { name: string }) => k.name !== "search")), /^apps\[0\]\.name: the app calls the gateway with the API key search: add \{ name: search \} to infernus:apiKeys$/],
     ["the RAG store off the pools", (c) => (c.apps[1].host = "edge"), /^apps\[1\]\.host: Qdrant \(RAG vector store\) keeps the RAG memory, which must live on a server's primary ZFS pool/],
     ["an app on a port its host uses", (c) => (c.apps[1].port = 8080), /^apps\[1\]\.port: gpu1 already uses port 8080 for the models \(llama-swap\)/],

@@ -1,22 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parseEstateConfig } from "../../components/config/load";
-import { ConfigError } from "../../components/config/problems";
 import { ProgramFailed } from "../../render/runtime";
-import { clone, runEstate, stackObject } from "../helpers";
+import { clone, problemsOf, runEstate, stackObject } from "../helpers";
 
 const home = stackObject("home");
 const singapore = stackObject("singapore");
 const ED25519_BLOB = home.edge.ssh.hostKey.split(" ")[1];
 
-function problemsOf(config: Record<string, any>) {
-  try {
-    parseEstateConfig(config);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 type Case = [title: string, base: Record<string, any>, edit: (c: Record<string, any>) => void, path: string, says: RegExp];
 const invalid: Case[] = [

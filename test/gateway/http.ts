@@ -5,6 +5,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import { responseObject, ResponsesStream } from "../serving/vllmResponses";
 import { promptTokens, streamsUsage, type Usage } from "../serving/vllmUsage";
 
 export interface BackendRequest {
@@ -75,41 +76,23 @@ export async function startBackend(options: { chunks: number; cadenceMs: number;
   return { port, seen, stop: () => new Promise<void>((done) => server.close(() => done())) };
 }
 
-/**
- * The Responses API as vLLM answers it (serving_responses.py): a response object, its usage as
- * input and output tokens; streamed, typed events from response.created to response.completed,
- * which carries the whole response with its usage.
- */
+/** The Responses API as vLLM answers it (vllmResponses.ts), a delta every cadenceMs. */
 function respond(res: http.ServerResponse, request: { stream?: boolean }, model: string, usage: Usage, tokens: number, cadenceMs: number): void {
-  const text = Array.from({ length: tokens }, (_, i) => `t${i}`).join("");
-  const response = (status: string, done: boolean) => ({
-    id: "resp_x",
-    created_at: 1,
-    instructions: null,
-    model,
-    object: "response",
-    output: done ? [{ id: "msg_x", type: "message", role: "assistant", status: "completed", content: [{ type: "output_text", text, annotations: [] }] }] : [],
-    status,
-    usage: done ? { input_tokens: usage.prompt_tokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: usage.completion_tokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: usage.total_tokens } : null,
-  });
   if (!request.stream) {
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify(response("completed", true)));
+    res.end(JSON.stringify(responseObject(model, Array.from({ length: tokens }, (_, i) => `t${i}`).join(""), usage, true)));
     return;
   }
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  let sequence = 0;
-  const event = (type: string, payload: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ ...payload, sequence_number: sequence++, type })}\n\n`);
-  event("response.created", { response: response("in_progress", false) });
+  const stream = new ResponsesStream(res, model, usage);
+  stream.open();
   let sent = 0;
   const timer = setInterval(() => {
     if (sent === tokens) {
       clearInterval(timer);
-      event("response.completed", { response: response("completed", true) });
-      res.end();
+      stream.close();
       return;
     }
-    event("response.output_text.delta", { item_id: "msg_x", output_index: 0, content_index: 0, delta: `t${sent++}` });
+    stream.delta(`t${sent++}`);
   }, cadenceMs);
 }
 

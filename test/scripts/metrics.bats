@@ -16,7 +16,8 @@ setup() {
   put /etc/wireguard/wg0.conf $'# edge: the hub\n[Interface]\n\n# gpu1 (server)\n[Peer]\nPublicKey = KEYGPU1=\n\n# phone (client)\n[Peer]\nPublicKey = KEYNEVER=\n'
   mkdir -p "$BATS_TEST_TMPDIR/models/a"
   touch "$BATS_TEST_TMPDIR/models/a/.infernus-complete"
-  printf 'a org/a 1 %s 5801\nb org/b 1 %s 5802\nc org/c 1 %s 5803\n' "$BATS_TEST_TMPDIR/models/a" "$BATS_TEST_TMPDIR/models/b" "$BATS_TEST_TMPDIR/models/c" >"$BATS_TEST_TMPDIR/models.list"
+  # a-lora is a LoRA adapter on a: downloaded on its own, served by a's process (no port).
+  printf 'a org/a 1 %s 5801\na-lora org/a-lora 1 %s -\nb org/b 1 %s 5802\nc org/c 1 %s 5803\n' "$BATS_TEST_TMPDIR/models/a" "$BATS_TEST_TMPDIR/models/a-lora" "$BATS_TEST_TMPDIR/models/b" "$BATS_TEST_TMPDIR/models/c" >"$BATS_TEST_TMPDIR/models.list"
   # Models a and c are loaded (their vLLM answers on its port), b is not.
   export FIXTURE=$BATS_TEST_DIRNAME/fixtures/vllm-metrics.txt
   # c is asleep (vLLM's sleep mode answers its metrics and GET /is_sleeping); a is awake, b not running.
@@ -66,6 +67,8 @@ setup() {
   grep -qx 'infernus_model_weights_expected_bytes{model="b"} 1' "$out/models.prom"
   grep -Eqx 'infernus_model_weights_bytes\{model="a"\} [0-9]+' "$out/models.prom"
   grep -qx 'infernus_model_weights_bytes{model="b"} 0' "$out/models.prom"
+  grep -qx 'infernus_model_weights_complete{model="a-lora"} 0' "$out/models.prom"
+  lacks 'infernus_model_(running|asleep)\{model="a-lora"\}' "$out/models.prom"
 }
 
 @test "a running model's vLLM figures, each family once, a sleeping one not counted as loaded, nothing asked of a model that is not loaded" {

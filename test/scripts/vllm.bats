@@ -39,11 +39,11 @@ esac'
   settings 1
 }
 
-# settings LEVEL [FREE_SECONDS] [DRAIN_SECONDS]: model m's rendered infernus-vllm settings.
+# settings LEVEL [FREE_SECONDS] [DRAIN_SECONDS] [GPU]: model m's rendered infernus-vllm settings.
 settings() {
   put /etc/infernus/vllm/m.conf "# Rendered by infernus
 PORT=5801
-GPU=0
+GPU=${4:-0}
 NEED_MIB=72000
 SLEEP_LEVEL=$1
 LOAD_SECONDS=30
@@ -201,12 +201,37 @@ teardown() {
   not_called "systemctl start"
 }
 
+@test "a model split across two cards waits for both, locks both, and names the fullest" {
+  settings 1 1 5 0,1
+  stub nvidia-smi 'printf "90000\n20000\n"'
+  run bash "$wrapper" serve m
+  [ "$status" -eq 1 ]
+  [[ $output == *"m: the fullest of GPUs 0,1 has 20000 MiB free after 1s, m needs 72000 MiB"* ]]
+  called "nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits -i 0,1"
+  [ -e "$INFERNUS_ROOT/run/infernus-llm/gpu0.lock" ] && [ -e "$INFERNUS_ROOT/run/infernus-llm/gpu1.lock" ]
+  not_called "systemctl start"
+
+  stub nvidia-smi 'printf "90000\n90000\n"'
+  serve_until_serving
+  called "systemctl start infernus-vllm@m.service"
+  stop_as_llama_swap
+}
+
+@test "a split model whose second card nvidia-smi does not report is not started" {
+  settings 1 1 5 0,1
+  stub nvidia-smi 'echo 90000'
+  run bash "$wrapper" serve m
+  [ "$status" -eq 1 ]
+  [[ $output == *"m: nvidia-smi did not report the free memory of GPU 0,1 for 1s"* ]]
+  not_called "systemctl start"
+}
+
 @test "a card nvidia-smi cannot read is not taken as free" {
   settings 1 1
   stub nvidia-smi 'echo "NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver" >&2; exit 9'
   run bash "$wrapper" serve m
   [ "$status" -eq 1 ]
-  [[ $output == *"m: nvidia-smi did not report GPU 0's free memory for 1s: not started (run nvidia-smi on the server)"* ]]
+  [[ $output == *"m: nvidia-smi did not report the free memory of GPU 0 for 1s: not started (run nvidia-smi on the server)"* ]]
   not_called "systemctl start"
 }
 

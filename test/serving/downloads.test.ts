@@ -9,10 +9,12 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { MODEL_CATALOGUE } from "../../components/serving/catalogue";
-import { hfDownloadArgs, renderFetchUnit } from "../../components/serving/files";
-import { servingSchema } from "../../components/config/schema";
+import { downloadsOf, hfDownloadArgs, renderFetchUnit, type Download } from "../../components/serving/files";
+import { modelSchema, servingSchema } from "../../components/config/schema";
 
 const serving = servingSchema.parse({});
+/** The download of a catalogue model, as the server's list makes it. */
+const download = (name: string): Download => downloadsOf([modelSchema.parse({ name })])[0];
 
 interface Listing {
   readonly files: { readonly path: string; readonly bytes?: number }[];
@@ -42,7 +44,7 @@ function fetched(args: readonly string[], files: Listing["files"]) {
 describe("the model downloads", () => {
   it("fetch gpt-oss-120b's root only: none of original/ or metal/, every shard vLLM loads", () => {
     const { files } = listing("openai/gpt-oss-120b");
-    const kept = fetched(hfDownloadArgs(serving, "gpt-oss-120b"), files);
+    const kept = fetched(hfDownloadArgs(serving, download("gpt-oss-120b")), files);
     expect(kept.filter((f) => f.path.includes("/"))).toEqual([]);
     expect(kept.map((f) => f.path)).toEqual(files.filter((f) => !f.path.includes("/")).map((f) => f.path));
     expect(kept.filter((f) => f.path.endsWith(".safetensors"))).toHaveLength(15);
@@ -52,7 +54,7 @@ describe("the model downloads", () => {
 
   it("fetch every file of Qwen3-Coder-30B (it has no second copy), counted against its listed sizes", () => {
     const { files, sums } = listing("Qwen/Qwen3-Coder-30B-A3B-Instruct");
-    const kept = fetched(hfDownloadArgs(serving, "qwen3-coder-30b"), files);
+    const kept = fetched(hfDownloadArgs(serving, download("qwen3-coder-30b")), files);
     expect(kept).toEqual(files);
     const listed = kept.reduce((sum, f) => sum + (f.bytes ?? 0), 0) + sums.reduce((sum, s) => sum + s.bytes, 0);
     expect(MODEL_CATALOGUE["qwen3-coder-30b"].downloadBytes).toBe(listed);
@@ -80,8 +82,8 @@ describe("the model downloads", () => {
   it("pins every catalogue model's revision, and the unit downloads at it", () => {
     for (const [name, spec] of Object.entries(MODEL_CATALOGUE)) {
       expect(spec.revision, name).toMatch(/^[0-9a-f]{40}$/);
-      expect(renderFetchUnit(serving, name)).toContain(`/bin/hf download ${spec.repo} --revision ${spec.revision} `);
+      expect(renderFetchUnit(serving, download(name))).toContain(`/bin/hf download ${spec.repo} --revision ${spec.revision} `);
     }
-    expect(renderFetchUnit(serving, "gpt-oss-120b")).toContain("--exclude original/* --exclude metal/* --local-dir /srv/models/gpt-oss-120b\n");
+    expect(renderFetchUnit(serving, download("gpt-oss-120b"))).toContain("--exclude original/* --exclude metal/* --local-dir /srv/models/gpt-oss-120b\n");
   });
 });

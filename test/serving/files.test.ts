@@ -3,7 +3,7 @@ import { load } from "js-yaml";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MODEL_CATALOGUE } from "../../components/serving/catalogue";
-import { VLLM_FIXED_FLAGS, VLLM_OPTION_FLAGS } from "../../components/serving/files";
+import { VLLM_FLAGS } from "../../components/serving/flags";
 import { renderStack } from "../../render/render";
 import { clone, pulumiConfig, stackObject, verifyUnits } from "../helpers";
 import { llamaSwapValidator } from "./llamaSwapSchema";
@@ -31,7 +31,7 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
       // llama-swap runs infernus-vllm; vLLM's own arguments are in the model's .args file, one per line.
       expect(entry.cmd).toBe(`/usr/local/bin/infernus-vllm serve ${name}`);
       const args = file(`/etc/infernus/vllm/${name}.args`).split("\n").filter((line) => line && !line.startsWith("#"));
-      const allowed = new Set<string>([...Object.values(VLLM_OPTION_FLAGS), ...VLLM_FIXED_FLAGS, ...MODEL_CATALOGUE[name].vllmArgs.filter((a) => a.startsWith("--"))]);
+      const allowed = new Set<string>([...Object.values(VLLM_FLAGS), ...MODEL_CATALOGUE[name].vllmArgs.filter((a) => a.startsWith("--"))]);
       for (const flag of args.filter((word) => word.startsWith("--"))) expect(allowed, `${name}: ${flag}`).toContain(flag);
       expect(args.slice(0, 9).join(" ")).toMatch(/^\/opt\/infernus\/vllm\/bin\/vllm serve \/srv\/models\/[a-z0-9-]+ --served-model-name [a-z0-9-]+ --host 127\.0\.0\.1 --port 58[0-9][0-9]$/);
     }

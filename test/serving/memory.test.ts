@@ -11,6 +11,8 @@ const model = (name: string, maxModelLen?: number): PlannerModel => ({
   maxModelLen: maxModelLen ?? MODEL_CATALOGUE[name].maxContext,
   contextDeclared: maxModelLen !== undefined,
   kvCacheDtype: "auto",
+  tensorParallel: 1,
+  loraBytes: 0,
   configPath: `servers[0].models[${name}]`,
 });
 const vram = planServing([{ index: 0, name: "RTX PRO 6000 Blackwell Workstation Edition", memoryGiB: 96 }], [model("gpt-oss-120b"), model("qwen3-coder-30b", 131072), model("qwen3-embedding-8b")]);

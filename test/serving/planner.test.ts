@@ -10,6 +10,8 @@ const model = (name: string, options: Partial<PlannerModel> = {}): PlannerModel 
   spec: MODEL_CATALOGUE[name],
   maxModelLen: MODEL_CATALOGUE[name].maxContext,
   kvCacheDtype: "auto",
+  tensorParallel: 1,
+  loraBytes: 0,
   configPath: `servers[0].models[${name}]`,
   ...options,
 });
@@ -28,9 +30,9 @@ describe("the VRAM planner", () => {
     expect(plan.problems).toEqual([]);
     expect(plan.sets).toEqual([["gpt-oss-120b", "qwen3-embedding-8b"], ["qwen3-coder-30b", "qwen3-embedding-8b"]]);
     const byName = Object.fromEntries(plan.models.map((m) => [m.name, m]));
-    expect(byName["gpt-oss-120b"]).toMatchObject({ gpu: 0, gpuMemoryUtilization: 0.75, maxModelLen: 131072, fullLengthSequences: 1 });
-    expect(byName["qwen3-embedding-8b"]).toMatchObject({ gpu: 0, gpuMemoryUtilization: 0.19, maxModelLen: 18432, fullLengthSequences: 1 });
-    expect(byName["qwen3-coder-30b"]).toMatchObject({ gpu: 0, gpuMemoryUtilization: 0.76, maxModelLen: 131072, fullLengthSequences: 1 });
+    expect(byName["gpt-oss-120b"]).toMatchObject({ gpus: [0], gpuMemoryUtilization: 0.75, maxModelLen: 131072, fullLengthSequences: 1 });
+    expect(byName["qwen3-embedding-8b"]).toMatchObject({ gpus: [0], gpuMemoryUtilization: 0.19, maxModelLen: 18432, fullLengthSequences: 1 });
+    expect(byName["qwen3-coder-30b"]).toMatchObject({ gpus: [0], gpuMemoryUtilization: 0.76, maxModelLen: 131072, fullLengthSequences: 1 });
     expect((byName["gpt-oss-120b"].needBytes / 2 ** 30).toFixed(1)).toBe("68.3");
     expect((byName["qwen3-coder-30b"].needBytes / 2 ** 30).toFixed(1)).toBe("71.9");
     expect((byName["qwen3-embedding-8b"].needBytes / 2 ** 30).toFixed(1)).toBe("18.1");
@@ -72,7 +74,7 @@ describe("the VRAM planner", () => {
   it("keeps all three resident at once with a second card", () => {
     const plan = planServing([card(0), card(1)], users);
     expect(plan.sets).toEqual([["gpt-oss-120b", "qwen3-coder-30b", "qwen3-embedding-8b"]]);
-    const gpus = Object.fromEntries(plan.models.map((m) => [m.name, m.gpu]));
+    const gpus = Object.fromEntries(plan.models.map((m) => [m.name, m.gpus]));
     expect(gpus["gpt-oss-120b"]).not.toBe(gpus["qwen3-coder-30b"]);
   });
 
@@ -80,7 +82,7 @@ describe("the VRAM planner", () => {
     const plan = planServing([card(0)], [model("qwen3-235b")]);
     expect(plan.problems).toHaveLength(1);
     expect(plan.problems[0].message).toBe(
-      "needs 487.7 GiB (437.7 GiB of weights, 47.0 GiB of KV cache for one 262144-token sequence, 3.0 GiB overhead); the largest GPU here (RTX PRO 6000 Blackwell Workstation Edition) gives one process at most 90.7 GiB: its weights alone do not fit; choose a smaller or quantized model",
+      "needs 487.7 GiB (437.7 GiB of weights, 47.0 GiB of KV cache for one 262144-token sequence, 3.0 GiB overhead); the largest GPU here (RTX PRO 6000 Blackwell Workstation Edition) gives one process at most 90.7 GiB: its weights alone do not fit; choose a smaller or quantized model, split it with tensorParallel: 8 across 8 such cards (this server has 1), or keep 397 GiB of its weights in host RAM with cpuOffloadGiB: 397 (memoryGiB above that, the ARC and the OS; every token then reads them over PCIe: about 0.059 tokens/s for a dense model, a MoE reads only its active experts' share)",
     );
   });
 

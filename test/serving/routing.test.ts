@@ -23,7 +23,7 @@ describe("requests through the gateway to the rendered llama-swap models (stand-
 
   beforeAll(async () => {
     const { files } = await renderStack("home");
-    const config = load(String(files.get("hosts/gpu1/etc/infernus/llama-swap/config.yaml"))) as { apiKeys: string[]; models: Record<string, unknown> };
+    const config = load(String(files.get("hosts/gpu1/etc/infernus/llama-swap/config.yaml"))) as SwapConfig;
     const upstreamAuth = String(files.get("hosts/edge/etc/nginx/infernus/upstream-auth.conf"));
     // The key the gateway sends is the one llama-swap accepts.
     expect(upstreamAuth).toContain(`proxy_set_header Authorization "Bearer ${config.apiKeys[0]}";`);
@@ -62,7 +62,7 @@ describe("requests through the gateway to the rendered llama-swap models (stand-
   it("answers a model nobody serves with a clear 404", async () => {
     const reply = await request(gateway.port, "POST", "/v1/chat/completions", { key, body: { model: "llama-3.1-70b", messages: [] } });
     expect(reply.status).toBe(404);
-    expect(JSON.parse(reply.body).error).toMatchObject({ code: "model_not_found", message: "model llama-3.1-70b is not served here" });
+    expect(JSON.parse(reply.body)).toEqual({ src: "llama-swap", error: "no router for requested model" });
   });
 });
 
@@ -133,8 +133,9 @@ describe("two servers: each model reached through either server, a server down t
   });
 
   it("sends a request for gpu2's model to gpu2, and gpu1's to gpu1, whichever server the gateway picks", async () => {
+    // llama-swap lists a peer's models under the peer's name (v242 on); the gateway prefers gpu1.
     const list = await request(gateway.port, "GET", "/v1/models", { key });
-    expect((JSON.parse(list.body) as { data: { id: string }[] }).data.map((m) => m.id).sort()).toEqual(["gpt-oss-120b", "qwen3-coder-30b", "qwen3-embedding-8b"]);
+    expect((JSON.parse(list.body) as { data: { id: string }[] }).data.map((m) => m.id)).toEqual(["gpt-oss-120b", "gpu2/qwen3-coder-30b", "qwen3-embedding-8b"]);
     for (const model of ["qwen3-coder-30b", "gpt-oss-120b"]) {
       const reply = await request(gateway.port, "POST", "/v1/chat/completions", { key, body: { model, messages: [{ role: "user", content: "hi" }] } });
       expect(reply.status, model).toBe(200);
@@ -144,6 +145,9 @@ describe("two servers: each model reached through either server, a server down t
     const before = backends["gpt-oss-120b"].seen.length;
     expect(await postDirect(swaps.gpu2.port, configs.gpu2.apiKeys[0], { model: "gpt-oss-120b", messages: [] })).toBe(200);
     expect(backends["gpt-oss-120b"].seen.length).toBe(before + 1);
+    // The listed name reaches gpu2 from gpu1, which sends it on as the bare name (gpu2 itself does not know its own prefix).
+    expect(await postDirect(swaps.gpu1.port, configs.gpu1.apiKeys[0], { model: "gpu2/qwen3-coder-30b", messages: [] })).toBe(200);
+    expect(backends["qwen3-coder-30b"].seen.at(-1)!.model).toBe("qwen3-coder-30b");
   });
 
   it("with gpu2 down, gpu1's models still answer and gpu2's get a clear error at once", async () => {

@@ -14,7 +14,18 @@
  *   pause queues new requests; the scheduler resumes only when nothing sleeps);
  * - /metrics has the families and format of vLLM's PrometheusStatLogger (vllmMetrics.ts);
  * - answers carry usage as vLLM's do, and with --enable-force-include-usage a stream ends with a
- *   chunk of no choices and the usage (should_include_usage in entrypoints/utils.py).
+ *   chunk of no choices and the usage (should_include_usage in entrypoints/utils.py);
+ * - its served names are --served-model-name and each --lora-modules adapter (NAME=PATH), listed at
+ *   /v1/models (an adapter with its parent); a request for any other name is a 404 NotFoundError
+ *   (openai/engine/serving.py, _check_model), and the answer names the model asked for;
+ * - what it serves follows its runner: a generate model answers chat, completions and responses;
+ *   `--runner pooling` embeddings, or with a sequence-classification architecture (--hf-overrides,
+ *   as Qwen3-Reranker is served) rerank and score at /rerank, /v1/rerank, /v2/rerank, /score and
+ *   /v1/score (pooling/scoring/api_router.py; pooling/factories.py mounts them for scoring models only);
+ * - POST /v1/responses with stream:true sends `event:` and `data:` lines, sequence-numbered, from
+ *   response.created to response.completed with no [DONE] (openai/responses/api_router.py and
+ *   serving.py, responses_stream_generator), usage as input_tokens and output_tokens.
+ * Read from upstream main just after v0.21.0 (fork local-inference-lab/vllm at 9aaf83ef5).
  * Its times are simulated (STAND_IN_MS).
  *   usage: standInVllm.ts serve DIR --served-model-name NAME --host H --port P --gpu-memory-utilization U …
  */
@@ -22,6 +33,7 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFile
 import * as http from "node:http";
 import * as path from "node:path";
 import { VllmMetrics } from "./vllmMetrics";
+import { responseObject, ResponsesStream } from "./vllmResponses";
 import { promptTokens, streamsUsage } from "./vllmUsage";
 
 /** What CUDA shows of a 96 GiB RTX PRO 6000 Blackwell (facts.md). */
@@ -54,6 +66,10 @@ async function serve(args: readonly string[]): Promise<void> {
   const share = Number(option(args, "--gpu-memory-utilization") ?? 0.9);
   const sleepMode = args.includes("--enable-sleep-mode");
   const forceUsage = args.includes("--enable-force-include-usage");
+  const adapters = loraModules(args);
+  const served = [name, ...adapters];
+  const pooling = option(args, "--runner") === "pooling";
+  const scoring = pooling && /ForSequenceClassification/.test(option(args, "--hf-overrides") ?? "");
   const dev = process.env.VLLM_SERVER_DEV_MODE === "1";
   const claim = path.join(card, `${name}.mib`);
   const violation = (message: string) => {
@@ -101,7 +117,10 @@ async function serve(args: readonly string[]): Promise<void> {
         res.writeHead(200, { "content-type": "text/plain" });
         return res.end(metrics.text());
       }
-      if (route === "GET /v1/models") return json(200, { object: "list", data: [{ id: name, object: "model" }] });
+      if (route === "GET /v1/models") {
+        const card = (id: string, parent: string | null) => ({ id, object: "model", created: 1, owned_by: "vllm", root: id === name ? option(args, "serve") : id, parent, max_model_len: Number(option(args, "--max-model-len") ?? 0) });
+        return json(200, { object: "list", data: [card(name, null), ...adapters.map((a) => card(a, name))] });
+      }
       const devRoute = ["POST /sleep", "POST /wake_up", "GET /is_sleeping", "POST /collective_rpc"].includes(route);
       if (devRoute && !(dev && sleepMode)) return json(404, { detail: "Not Found" });
       if (route === "GET /is_sleeping") return json(200, { is_sleeping: level !== 0 });
@@ -134,8 +153,11 @@ async function serve(args: readonly string[]): Promise<void> {
         if (method === "reload_weights") await pause(ms("RELOAD"));
         return json(200, { results: [null] });
       }
-      if (req.method === "POST" && url.pathname.startsWith("/v1/")) {
-        const request = JSON.parse(body || "{}") as { stream?: boolean; max_tokens?: number; stream_options?: { include_usage?: boolean } };
+      const kind = servedRoute(url.pathname, pooling, scoring);
+      if (req.method === "POST" && kind) {
+        const request = JSON.parse(body || "{}") as { model?: string; stream?: boolean; max_tokens?: number; max_output_tokens?: number; stream_options?: { include_usage?: boolean }; documents?: string[]; query?: string; top_n?: number };
+        const asked = request.model ?? name;
+        if (!served.includes(asked)) return json(404, { error: { message: `The model \`${asked}\` does not exist.`, type: "NotFoundError", param: "model", code: 404 } });
         // A client that goes away aborts its request, queued or running (vLLM's API server does so on disconnect).
         let gone = false;
         const left = new Promise<"gone">((done) =>
@@ -164,24 +186,55 @@ async function serve(args: readonly string[]): Promise<void> {
           metrics.finished({ promptTokens: prompt, generationTokens: tokens, queueSeconds: (scheduled - arrived) / 1000, firstTokenSeconds: firstToken, tokenGapsSeconds: gaps, reason: gone ? "abort" : "stop" });
         };
         res.on("close", done);
-        if (url.pathname === "/v1/embeddings") {
+        if (kind === "embeddings") {
           firstToken = (Date.now() - arrived) / 1000;
           done();
           return json(200, { id: "embd-x", object: "list", created: 1, model: name, data: [{ index: 0, object: "embedding", embedding: [0.1, 0.2] }], usage: { prompt_tokens: prompt, total_tokens: prompt, completion_tokens: 0 } });
         }
-        const chunks = request.max_tokens ?? 4;
+        if (kind === "rerank" || kind === "score") {
+          firstToken = (Date.now() - arrived) / 1000;
+          done();
+          // A document's score: how much of the query's words it holds.
+          const documents = request.documents ?? [];
+          const words = new Set((request.query ?? "").toLowerCase().split(/\W+/).filter(Boolean));
+          const score = (text: string) => text.toLowerCase().split(/\W+/).filter((w) => words.has(w)).length / Math.max(1, words.size);
+          const usage = { prompt_tokens: prompt, total_tokens: prompt };
+          if (kind === "score") return json(200, { id: "score-x", object: "list", created: 1, model: name, data: documents.map((d, index) => ({ index, object: "score", score: score(d) })), usage: { ...usage, completion_tokens: 0, prompt_tokens_details: null } });
+          const results = documents.map((text, index) => ({ index, document: { text, multi_modal: null }, relevance_score: score(text) })).sort((a, b) => b.relevance_score - a.relevance_score);
+          return json(200, { id: "score-x", model: name, usage, results: request.top_n ? results.slice(0, request.top_n) : results });
+        }
+        const chunks = request.max_tokens ?? request.max_output_tokens ?? 4;
         const usage = { prompt_tokens: prompt, total_tokens: prompt + chunks, completion_tokens: chunks };
+        if (kind === "responses") {
+          if (!request.stream) {
+            await pause(chunks * 20);
+            firstToken = (Date.now() - arrived) / 1000;
+            tokens = chunks;
+            done();
+            return json(200, responseObject(asked, Array.from({ length: chunks }, (_, i) => `t${i}`).join(""), usage, true));
+          }
+          const stream = new ResponsesStream(res, asked, usage);
+          stream.open();
+          for (let i = 0; i < chunks && !gone; i++) {
+            stream.delta(`t${i}`);
+            if (i === 0) firstToken = (Date.now() - arrived) / 1000;
+            tokens++;
+            await pause(ms("CHUNK"));
+          }
+          done();
+          return gone ? res.end() : stream.close();
+        }
         if (!request.stream) {
           await pause(chunks * 20);
           firstToken = (Date.now() - arrived) / 1000;
           tokens = chunks;
           done();
-          return json(200, { id: "x", object: "chat.completion", created: 1, model: name, choices: [{ index: 0, message: { role: "assistant", content: "ok" } }], usage });
+          return json(200, { id: "x", object: "chat.completion", created: 1, model: asked, choices: [{ index: 0, message: { role: "assistant", content: "ok" } }], usage });
         }
         res.writeHead(200, { "content-type": "text/event-stream" });
         let last = scheduled;
         for (let i = 0; i < chunks && !gone; i++) {
-          res.write(`data: ${JSON.stringify({ model: name, choices: [{ delta: { content: `t${i}` } }] })}\n\n`);
+          res.write(`data: ${JSON.stringify({ model: asked, choices: [{ delta: { content: `t${i}` } }] })}\n\n`);
           const now = Date.now();
           if (i === 0) firstToken = (now - arrived) / 1000;
           else gaps.push((now - last) / 1000);
@@ -189,7 +242,7 @@ async function serve(args: readonly string[]): Promise<void> {
           tokens++;
           await pause(ms("CHUNK"));
         }
-        if (!gone && streamsUsage(request, forceUsage)) res.write(`data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: name, choices: [], usage })}\n\n`);
+        if (!gone && streamsUsage(request, forceUsage)) res.write(`data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: asked, choices: [], usage })}\n\n`);
         done();
         return res.end("data: [DONE]\n\n");
       }
@@ -203,6 +256,23 @@ async function serve(args: readonly string[]): Promise<void> {
   process.on("SIGTERM", release);
   process.on("SIGINT", release);
   server.listen(port, host);
+}
+
+/** The adapters of --lora-modules NAME=PATH … (its values run to the next flag). */
+function loraModules(args: readonly string[]): string[] {
+  const at = args.indexOf("--lora-modules");
+  if (at < 0) return [];
+  const values = args.slice(at + 1);
+  const end = values.findIndex((a) => a.startsWith("--"));
+  return (end < 0 ? values : values.slice(0, end)).map((module) => module.split("=")[0]);
+}
+
+/** Which answer a path gets from a process of this runner; undefined: vLLM has no such route for it. */
+function servedRoute(pathname: string, pooling: boolean, scoring: boolean): "chat" | "responses" | "embeddings" | "rerank" | "score" | undefined {
+  if (!pooling) return ({ "/v1/chat/completions": "chat", "/v1/completions": "chat", "/v1/responses": "responses" } as const)[pathname];
+  if (!scoring) return pathname === "/v1/embeddings" ? "embeddings" : undefined;
+  if (["/rerank", "/v1/rerank", "/v2/rerank"].includes(pathname)) return "rerank";
+  return ["/score", "/v1/score"].includes(pathname) ? "score" : undefined;
 }
 
 if (require.main === module) {
