@@ -16,42 +16,11 @@ import { VLLM_FLAGS } from "../../components/serving/flags";
 import { loraBytes, modelSpecOf, specProblems } from "../../components/serving/models";
 import { servingPlan } from "../../components/serving/plan";
 import { renderStack } from "../../render/render";
-import { clone, problemsOf, pulumiConfig, stackObject } from "../helpers";
+import { clone, problemsOf, pulumiConfig } from "../helpers";
+import { chosen, MY_MODEL, rev, withModels } from "./chosen";
 
 const FLAGS = JSON.parse(readFileSync(path.join(__dirname, "fixtures/vllm/serve-flags-0.21.0.json"), "utf8")) as { source: { tag: string; commit: string }; flags: string[] };
-const rev = (digit: string) => digit.repeat(40);
 
-/** A Qwen3-8B fine-tune of the user's own, as README's "A model of your own" reads it from config.json. */
-const MY_MODEL = {
-  name: "kirill-qwen3-8b",
-  spec: {
-    repo: "kirill/Qwen3-8B-notes",
-    revision: rev("a"),
-    kind: "chat",
-    parametersB: 8.19,
-    dtype: "bf16",
-    weightGB: 16.38,
-    maxContext: 40960,
-    layers: 36,
-    kvHeads: 8,
-    headDim: 128,
-    hiddenSize: 4096,
-    intermediateSize: 12288,
-    vllmArgs: ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"],
-  },
-  maxModelLen: 32768,
-  loras: [
-    { name: "notes-sql", repo: "kirill/qwen3-8b-sql-lora", revision: rev("b"), rank: 16 },
-    { name: "notes-ru", repo: "kirill/qwen3-8b-ru-lora", revision: rev("c"), rank: 32 },
-  ],
-};
-
-const home = stackObject("home");
-function withModels(edit: (models: unknown[]) => unknown[], config = clone(home)) {
-  config.servers[0].models = edit(config.servers[0].models);
-  return config;
-}
-const chosen = withModels((models) => [...models, MY_MODEL, "qwen3-reranker-0.6b"]);
 
 
 const argsOf = (files: ReadonlyMap<string, unknown>, model: string) =>
