@@ -62,6 +62,8 @@ export interface ModelSpec {
   readonly env?: Readonly<Record<string, string>>;
   /** Extra files the host must have besides the weights. */
   readonly needsTiktoken?: boolean;
+  /** The prompt format it must be given, an asset passed as --chat-template (a reranker's query and document). */
+  readonly chatTemplate?: string;
 }
 
 const GB = 1e9;
@@ -271,12 +273,14 @@ function qwen3Moe(name: string, repo: string, args: { bf16: string; fp8: string;
 /**
  * A Qwen3 reranker: the Qwen3 model of its size scoring "yes" against "no" for a query and a
  * document. vLLM serves it as a sequence classifier from the original checkpoint with these
- * overrides (vLLM's qwen3_reranker example); 8 KV heads of 128, 32,768 tokens (the card's context).
+ * overrides and its prompt format as the chat template, which vLLM's cross-encoder scoring applies
+ * to /rerank and /score alike (examples/pooling/score/qwen3_reranker_online.py; pooling/scoring/
+ * io_processor.py); 8 KV heads of 128, 32,768 tokens (the card's context).
  */
 function qwen3Reranker(name: string, repo: string, spec: Pick<ModelSpec, "revision" | "parametersB" | "weightBytes" | "layers" | "hiddenSize" | "intermediateSize">): Record<string, ModelSpec> {
   const overrides = { architectures: ["Qwen3ForSequenceClassification"], classifier_from_token: ["no", "yes"], is_original_qwen3_reranker: true };
   return {
-    [name]: { ...spec, repo, kind: "rerank", dtype: "bf16", downloadBytes: spec.weightBytes, maxContext: 32768, fullAttentionLayers: spec.layers, kvHeads: 8, headDim: 128, vllmArgs: ["--hf-overrides", JSON.stringify(overrides)] },
+    [name]: { ...spec, repo, kind: "rerank", dtype: "bf16", downloadBytes: spec.weightBytes, maxContext: 32768, fullAttentionLayers: spec.layers, kvHeads: 8, headDim: 128, vllmArgs: ["--hf-overrides", JSON.stringify(overrides)], chatTemplate: "serving/qwen3-reranker.jinja" },
   };
 }
 

@@ -10,6 +10,7 @@ import { loraBytes, loraRankSlot, modelSpecOf } from "./models";
 import type { ServerPlan } from "./plan";
 import { processMiB, type PlannedModel } from "./planner";
 import { HEADER, renderYaml } from "../header";
+import { asset } from "../host/stdin";
 
 export const SERVING_PATHS = {
   venv: "/opt/infernus/vllm",
@@ -79,6 +80,7 @@ export function vllmCommand(serving: ServingConfig, model: ModelConfig, planned:
     ...(model.loras.length > 0
       ? [f.enableLora, f.maxLoras, String(model.loras.length), f.maxLoraRank, String(loraRankSlot(model.loras)), f.loraModules, ...model.loras.map((l) => `${l.name}=${modelDir(serving, l.name)}`)]
       : []),
+    ...(spec.chatTemplate ? [f.chatTemplate, chatTemplatePath(model.name)] : []),
     ...(sleeps ? [f.enableSleepMode] : []),
     f.enableForceIncludeUsage,
     ...spec.vllmArgs,
@@ -139,9 +141,13 @@ export function renderSwapSettings(settings: SwapSettings): string {
   ].join("\n");
 }
 
+/** Where a model's chat template from the catalogue is installed. */
+export const chatTemplatePath = (model: string) => `${SERVING_PATHS.vllmDir}/${model}.jinja`;
+
 /** Every file infernus-vllm and a model's unit read, by path. */
 export function renderModelFiles(serving: ServingConfig, models: readonly ModelConfig[], plan: ServerPlan): { path: string; content: string }[] {
   return models.flatMap((model, index) => {
+    const spec = modelSpecOf(model);
     const planned = plan.models.find((p) => p.name === model.name)!;
     const level = plan.memory.levels[model.name];
     const needMiB = Math.max(...plan.gpus.filter((g) => planned.gpus.includes(g.index)).map((gpu) => processMiB(planned, gpu)));
@@ -153,6 +159,7 @@ export function renderModelFiles(serving: ServingConfig, models: readonly ModelC
         path: `${base}.conf`,
         content: renderSwapSettings({ port: modelPort(index), gpus: planned.gpus, needMiB, sleepLevel: level ?? 0, drainSeconds: serving.drainSeconds }),
       },
+      ...(spec.chatTemplate ? [{ path: chatTemplatePath(model.name), content: asset(spec.chatTemplate) }] : []),
     ];
   });
 }

@@ -25,6 +25,8 @@ export const VLLM_FLAGS = {
   maxLoras: "--max-loras",
   maxLoraRank: "--max-lora-rank",
   loraModules: "--lora-modules",
+  /** A model's prompt format from the catalogue (a reranker's). */
+  chatTemplate: "--chat-template",
 } as const;
 
 /** Flags a model's own arguments may not carry: infernus sets them from the model entry, and the planner counts what they change. */

@@ -16,7 +16,7 @@ import { VLLM_FLAGS } from "../../components/serving/flags";
 import { loraBytes, modelSpecOf, specProblems } from "../../components/serving/models";
 import { servingPlan } from "../../components/serving/plan";
 import { renderStack } from "../../render/render";
-import { clone, problemsOf, pulumiConfig } from "../helpers";
+import { clone, problemsOf, pulumiConfig, toolOutput } from "../helpers";
 import { chosen, MY_MODEL, rev, withModels } from "./chosen";
 
 const FLAGS = JSON.parse(readFileSync(path.join(__dirname, "fixtures/vllm/serve-flags-0.21.0.json"), "utf8")) as { source: { tag: string; commit: string }; flags: string[] };
@@ -72,12 +72,29 @@ describe("a model by its spec, with LoRA adapters, beside a reranker", async () 
     const args = argsOf(files, "qwen3-reranker-0.6b");
     expect(args.slice(args.indexOf("--runner"), args.indexOf("--runner") + 2)).toEqual(["--runner", "pooling"]);
     expect(JSON.parse(args[args.indexOf("--hf-overrides") + 1])).toEqual({ architectures: ["Qwen3ForSequenceClassification"], classifier_from_token: ["no", "yes"], is_original_qwen3_reranker: true });
+    expect(args[args.indexOf("--chat-template") + 1]).toBe("/etc/infernus/vllm/qwen3-reranker-0.6b.jinja");
     const plan = servingPlan(parseEstateConfig(chosen).servers[0], "servers[0]");
     expect(plan.problems).toEqual([]);
     for (const chat of ["gpt-oss-120b", "kirill-qwen3-8b"]) expect(plan.sets.filter((set) => set.includes(chat)).every((set) => set.includes("qwen3-reranker-0.6b")), chat).toBe(true);
     // The coder's declared 131072 tokens leave room for one companion at a time, and the plan says so.
     expect(plan.alone).toEqual([{ model: "qwen3-coder-30b", without: ["qwen3-embedding-8b", "qwen3-reranker-0.6b"] }]);
     expect(String(files.get("hosts/edge/etc/infernus/check.conf"))).toContain("\nmodel qwen3-reranker-0.6b gpu1 rerank\n");
+  });
+
+  it("gives the reranker Qwen's prompt, as vLLM's scoring renders its template (real Jinja, the query and document as messages)", () => {
+    // vLLM's CrossEncoderIOProcessor.get_score_prompt: [{role: query}, {role: document}] through the
+    // --chat-template in transformers' Jinja environment (trim_blocks, lstrip_blocks; without a template
+    // it scores query + document run together). The expected text is
+    // the model card's: its prefix, format_instruction and suffix.
+    const template = String(files.get("hosts/gpu1/etc/infernus/vllm/qwen3-reranker-0.6b.jinja"));
+    const render = (kwargs: Record<string, string>) =>
+      toolOutput("/usr/bin/python3", ["-c", "import jinja2.sandbox, json, sys; t, kw = json.load(sys.stdin); sys.stdout.write(jinja2.sandbox.ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(t).render(messages=[{'role': 'query', 'content': 'ZFS snapshots'}, {'role': 'document', 'content': 'sanoid takes them hourly'}], **kw))"], JSON.stringify([template, kwargs]));
+    const card = (instruction: string) =>
+      '<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct provided. Note that the answer can only be "yes" or "no".<|im_end|>\n<|im_start|>user\n' +
+      `<Instruct>: ${instruction}\n<Query>: ZFS snapshots\n<Document>: sanoid takes them hourly` +
+      "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
+    expect(render({})).toBe(card("Given a web search query, retrieve relevant passages that answer the query"));
+    expect(render({ instruction: "Find the backup policy" })).toBe(card("Find the backup policy"));
   });
 
   it("writes only flags `vllm serve` has in the pinned release, for every model", () => {
