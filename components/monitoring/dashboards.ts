@@ -186,15 +186,18 @@ function serving(): Dashboard {
 }
 
 const ofClient = 'client=~"$client"';
-const perClientModel = (metric: string, window: string) => `sum by (client, model) (${window === "rate" ? "rate" : "increase"}(${metric}{${ofClient}}[${window === "rate" ? "$__rate_interval" : "$__range"}]))`;
+/** Per second, per key and model, as the panel's resolution allows. */
+const ratePerClientModel = (metric: string) => `sum by (client, model) (rate(${metric}{${ofClient}}[$__rate_interval]))`;
+/** How many over the dashboard's time range, per key and model. */
+const inRangePerClientModel = (metric: string) => `sum by (client, model) (increase(${metric}{${ofClient}}[$__range]))`;
 
 function usage(): Dashboard {
   return dashboard("infernus-usage", "infernus: usage", "Who uses what: requests and tokens per key and model, as vLLM counted them, from both gateways' audit logs.", [CLIENT], [
-    { title: "Requests per minute", description: "Per key and model, every answer (limits and errors too).", unit: "reqpm", targets: [{ expr: `60 * ${perClientModel("infernus_usage_requests_total", "rate")}`, legend: "{{client}} {{model}}" }] },
-    { title: "Tokens per minute", description: "Prompt and completion tokens per key and model.", unit: "short", targets: [{ expr: `60 * ${perClientModel("infernus_usage_prompt_tokens_total", "rate")}`, legend: "{{client}} {{model}} prompt" }, { expr: `60 * ${perClientModel("infernus_usage_completion_tokens_total", "rate")}`, legend: "{{client}} {{model}} completion" }] },
-    { title: "Prompt tokens in the range", description: "Per key and model, over the dashboard's time range.", type: "stat", unit: "short", width: 8, targets: [{ expr: perClientModel("infernus_usage_prompt_tokens_total", "range"), legend: "{{client}} {{model}}" }] },
-    { title: "Completion tokens in the range", description: "Per key and model, over the dashboard's time range.", type: "stat", unit: "short", width: 8, targets: [{ expr: perClientModel("infernus_usage_completion_tokens_total", "range"), legend: "{{client}} {{model}}" }] },
-    { title: "Requests in the range", description: "Per key and model, over the dashboard's time range.", type: "stat", unit: "short", width: 8, targets: [{ expr: perClientModel("infernus_usage_requests_total", "range"), legend: "{{client}} {{model}}" }] },
+    { title: "Requests per minute", description: "Per key and model, every answer (limits and errors too).", unit: "reqpm", targets: [{ expr: `60 * ${ratePerClientModel("infernus_usage_requests_total")}`, legend: "{{client}} {{model}}" }] },
+    { title: "Tokens per minute", description: "Prompt and completion tokens per key and model.", unit: "short", targets: [{ expr: `60 * ${ratePerClientModel("infernus_usage_prompt_tokens_total")}`, legend: "{{client}} {{model}} prompt" }, { expr: `60 * ${ratePerClientModel("infernus_usage_completion_tokens_total")}`, legend: "{{client}} {{model}} completion" }] },
+    { title: "Prompt tokens in the range", description: "Per key and model, over the dashboard's time range.", type: "stat", unit: "short", width: 8, targets: [{ expr: inRangePerClientModel("infernus_usage_prompt_tokens_total"), legend: "{{client}} {{model}}" }] },
+    { title: "Completion tokens in the range", description: "Per key and model, over the dashboard's time range.", type: "stat", unit: "short", width: 8, targets: [{ expr: inRangePerClientModel("infernus_usage_completion_tokens_total"), legend: "{{client}} {{model}}" }] },
+    { title: "Requests in the range", description: "Per key and model, over the dashboard's time range.", type: "stat", unit: "short", width: 8, targets: [{ expr: inRangePerClientModel("infernus_usage_requests_total"), legend: "{{client}} {{model}}" }] },
     { title: "Rate-limited (429)", description: "Answers refused for the key's requestsPerMinute, per minute.", unit: "reqpm", targets: [{ expr: `60 * sum by (client) (rate(infernus_usage_requests_total{code="429",${ofClient}}[$__rate_interval]))`, legend: "{{client}}" }] },
     { title: "Server errors (5xx)", description: "Answers the models failed, per key and minute; GatewayErrors alerts on their share.", unit: "reqpm", targets: [{ expr: `60 * sum by (client) (rate(infernus_usage_requests_total{code=~"5..",${ofClient}}[$__rate_interval]))`, legend: "{{client}}" }] },
   ]);

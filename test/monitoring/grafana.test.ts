@@ -33,6 +33,18 @@ function ini(text: string): Record<string, Record<string, string>> {
   return sections;
 }
 
+/** The real tsc on `boards` typed as Grafana's Dashboard; JSON holds an enum's value (MappingType.ValueToText as "value"), so Json<T> reads each string enum as its values. */
+function typecheck(boards: readonly unknown[]) {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "infernus-dashboards-")), "boards.ts");
+  const source = [
+    `import type { Dashboard } from ${JSON.stringify(TYPES.replace(/\.ts$/, ""))};`,
+    "type Json<T> = T extends string ? `${T}` : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;",
+    ...boards.map((board, i) => `export const board${i}: Json<Dashboard> = ${JSON.stringify(board)};`),
+  ];
+  writeFileSync(file, source.join("\n"));
+  return tool(path.join(__dirname, "..", "..", "node_modules", ".bin", "tsc"), ["--noEmit", "--strict", "--skipLibCheck", "--target", "ES2022", "--moduleResolution", "node", file]);
+}
+
 describe("Grafana's files", () => {
   it("listens on the tunnel address only, with anonymous access, sign-up and phoning home off", () => {
     const settings = ini(renderGrafanaIni({ address: "10.66.0.1" }));
@@ -58,26 +70,13 @@ describe("Grafana's files", () => {
   });
 
   it("writes dashboards Grafana's published dashboard types accept (real tsc against dashboard_types.gen.ts from grafana/grafana)", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "infernus-dashboards-"));
-    const file = path.join(dir, "boards.ts");
-    // JSON holds an enum's value (e.g. MappingType.ValueToText as "value"): Json<T> reads each string enum as its values.
-    const source = [
-      `import type { Dashboard } from ${JSON.stringify(TYPES.replace(/\.ts$/, ""))};`,
-      "type Json<T> = T extends string ? `${T}` : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;",
-      ...dashboards().map((d, i) => `export const board${i}: Json<Dashboard> = ${JSON.stringify(d.json)};`),
-    ].join("\n");
-    writeFileSync(file, source);
-    const tsc = tool(path.join(__dirname, "..", "..", "node_modules", ".bin", "tsc"), ["--noEmit", "--strict", "--skipLibCheck", "--target", "ES2022", "--moduleResolution", "node", file]);
+    const tsc = typecheck(dashboards().map((d) => d.json));
     expect(tsc.stdout + tsc.stderr).toBe("");
     expect(tsc.status).toBe(0);
   });
 
   it("refuses, through the same types, a dashboard Grafana would not read", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "infernus-dashboards-"));
-    const file = path.join(dir, "bad.ts");
-    const bad = { ...dashboards()[0].json, schemaVersion: "39", panels: [{ title: "no type" }] };
-    writeFileSync(file, `import type { Dashboard } from ${JSON.stringify(TYPES.replace(/\.ts$/, ""))};\nexport const board: Dashboard = ${JSON.stringify(bad)};\n`);
-    const tsc = tool(path.join(__dirname, "..", "..", "node_modules", ".bin", "tsc"), ["--noEmit", "--strict", "--skipLibCheck", "--target", "ES2022", "--moduleResolution", "node", file]);
+    const tsc = typecheck([{ ...dashboards()[0].json, schemaVersion: "39", panels: [{ title: "no type" }] }]);
     expect(tsc.status).not.toBe(0);
     expect(tsc.stdout).toMatch(/schemaVersion|type/);
   });
