@@ -223,9 +223,9 @@ if ((${#models[@]} > 0)); then
   listed=$(grep -o '"id" *: *"[^"]*"' "$scratch/body" 2>/dev/null | sed 's/.*"\([^"]*\)"$/\1/')
   missing=()
   for entry in "${models[@]}"; do
-    read -r model _ <<<"$entry"
-    # llama-swap lists another server's models under that server's name: peer/model.
-    awk -v m="$model" '$0 == m || substr($0, length($0) - length(m)) == "/" m { found = 1 } END { exit !found }' <<<"$listed" || missing+=("$model")
+    read -r model server _ <<<"$entry"
+    # llama-swap lists another server's models under that server's name: server/model.
+    awk -v m="$model" -v s="$server" '$0 == m || $0 == s "/" m { found = 1 } END { exit !found }' <<<"$listed" || missing+=("$model")
   done
   if [[ $code == 200 && ${#missing[@]} == 0 ]]; then
     row ok "gateway /v1/models" "all ${#models[@]} declared models listed"

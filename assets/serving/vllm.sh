@@ -116,7 +116,7 @@ wait_free() {
     [[ -z $free ]] || ((free < NEED_MIB)) || return 0
     if ((SECONDS >= deadline)); then
       if [[ -z $free ]]; then
-        say "nvidia-smi did not report the free memory of GPU $GPU for ${FREE_SECONDS}s: not started (run nvidia-smi on the server)"
+        say "nvidia-smi did not report the free memory of ${where#the fullest of } for ${FREE_SECONDS}s: not started (run nvidia-smi on the server)"
       else
         say "$where has $free MiB free after ${FREE_SECONDS}s, $model needs $NEED_MIB MiB: another process holds the card (nvidia-smi lists it)"
       fi

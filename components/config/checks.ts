@@ -6,12 +6,12 @@ import { servingPlan } from "../serving/plan";
 import { CHECK_KEY_NAME } from "../check/files";
 import { APP_CATALOGUE, appPort } from "../apps/catalogue";
 import type { ModelKind } from "../serving/catalogue";
-import { modelProblems, modelSpecOf } from "../serving/models";
+import { article, modelProblems, modelSpecOf } from "../serving/models";
 import { PORTS } from "../monitoring/files";
 import { edgeSshPort } from "../edge/exposure";
 import { placeLanGateway } from "../gateway/lan";
 import type { Problem } from "./problems";
-import type { EstateConfig, ModelConfig } from "./schema";
+import type { EstateConfig } from "./schema";
 
 /** Every WireGuard peer in address order: the edge, then servers, then clients. */
 export function peerRequests(config: Pick<EstateConfig, "edge" | "servers" | "clients">): PeerRequest[] {
@@ -214,7 +214,7 @@ const PERPLEXICA_EDGE_MIN_GB = 4;
 
 function appChecks(config: AppInputs): Problem[] {
   const hosts = [config.edge.name, ...config.servers.map((s) => s.name)];
-  const served = new Map(config.servers.flatMap((s) => s.models.map((m) => [m.name, m] as const)));
+  const served = servedKinds(config.servers);
   const problems = duplicateNames(config.apps.map((app, i) => ({ name: app.name, configPath: `apps[${i}]` })), "each app names its unit, data folder and outputs");
   config.apps.forEach((app, i) => {
     const at = `apps[${i}]`;
@@ -254,15 +254,24 @@ function appChecks(config: AppInputs): Problem[] {
   return [...problems, ...taken, ...clashes];
 }
 
-function modelUse(name: string, kind: ModelKind, path: string, served: ReadonlyMap<string, ModelConfig>): Problem[] {
-  const model = served.get(name);
-  const ofKind = [...served.values()].filter((m) => modelProblems(m, "").length === 0 && modelSpecOf(m).kind === kind).map((m) => m.name);
-  const choose = ofKind.length > 0 ? `the ${kind} models served: ${ofKind.join(", ")}` : `no server serves ${kind === "embedding" ? "an" : "a"} ${kind} model yet; add one to a server's models`;
-  if (!model) return [{ path, value: name, message: `no server serves it; ${choose}` }];
-  // A model entry with problems of its own is reported where it stands.
-  if (modelProblems(model, "").length > 0) return [];
-  const spec = modelSpecOf(model);
-  return spec.kind === kind ? [] : [{ path, value: name, message: `a ${spec.kind} model; ${choose}` }];
+/** Each name the servers serve, with its kind (an adapter's is chat); undefined where the entry has problems of its own, reported where it stands. */
+function servedKinds(servers: EstateConfig["servers"]): ReadonlyMap<string, ModelKind | undefined> {
+  return new Map(
+    servers.flatMap((s) =>
+      s.models.flatMap((m) => {
+        const kind = modelProblems(m, "").length === 0 ? modelSpecOf(m).kind : undefined;
+        return [[m.name, kind] as const, ...m.loras.map((l) => [l.name, "chat" as const] as const)];
+      }),
+    ),
+  );
+}
+
+function modelUse(name: string, kind: ModelKind, path: string, served: ReadonlyMap<string, ModelKind | undefined>): Problem[] {
+  const ofKind = [...served].filter(([, k]) => k === kind).map(([n]) => n);
+  const choose = ofKind.length > 0 ? `the ${kind} models served: ${ofKind.join(", ")}` : `no server serves ${article(kind)} ${kind} model yet; add one to a server's models`;
+  if (!served.has(name)) return [{ path, value: name, message: `no server serves it; ${choose}` }];
+  const has = served.get(name);
+  return has === undefined || has === kind ? [] : [{ path, value: name, message: `${article(has)} ${has} model; ${choose}` }];
 }
 
 /** The ports a host's own services hold (apps excluded). */

@@ -221,6 +221,8 @@ export const INVENTED_VLLM_ENV: Readonly<Record<string, string>> = {
 };
 
 export const MODEL_KINDS = ["chat", "embedding", "rerank"] as const;
+/** Cards a model may be split across: vLLM's tensor-parallel sizes (they must divide the attention heads, which powers of two up to 8 do for every model here). */
+export const TENSOR_PARALLEL_SIZES = [1, 2, 4, 8] as const;
 /** Checkpoint formats: config.json's torch_dtype, or its quantization_config.quant_method. */
 export const MODEL_DTYPES = ["bf16", "fp16", "fp8", "mxfp4", "nvfp4", "int4"] as const;
 
@@ -256,9 +258,10 @@ export const modelSpecSchema = strictObject({
   kvHeads: count("config.json's num_key_value_heads"),
   /** config.json's head_dim (hidden_size / num_attention_heads where it has none). */
   headDim: count("config.json's head_dim"),
-  /** config.json's hidden_size and intermediate_size (moe_intermediate_size × experts for a MoE): what a LoRA adapter slot costs. */
+  /** config.json's hidden_size and intermediate_size (a MoE: moe_intermediate_size, and num_experts as experts): what a LoRA adapter slot costs. */
   hiddenSize: count("config.json's hidden_size").optional(),
   intermediateSize: count("config.json's intermediate_size").optional(),
+  experts: count("config.json's num_experts").optional(),
   /** Flags the model needs (parsers, hf-overrides), from its card or vLLM's recipe. */
   vllmArgs: z.array(z.string()).default([]),
   /** `hf download --exclude` patterns: copies of the weights vLLM does not load. */
@@ -285,7 +288,7 @@ export const modelSchema = strictObject(
     /** LoRA adapters served on this model, each under its own name. */
     loras: z.array(loraSchema).default([]),
     /** Cards the model is split across (vLLM's tensor parallelism): a model too big for one. */
-    tensorParallel: z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8)], { error: "1, 2, 4 or 8 cards" }).default(1),
+    tensorParallel: z.union(TENSOR_PARALLEL_SIZES.map((n) => z.literal(n)), { error: `${TENSOR_PARALLEL_SIZES.join(", ")} cards` }).default(1),
     /** GiB of weights per card kept in host RAM and streamed over PCIe for every step (vLLM's --cpu-offload-gb): slow, but it runs. */
     cpuOffloadGiB: z.number().int().min(1).optional(),
     /** Longest context served; the model's own maximum by default. */

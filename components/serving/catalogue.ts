@@ -53,9 +53,11 @@ export interface ModelSpec {
   readonly fullAttentionLayers: number;
   readonly kvHeads: number;
   readonly headDim: number;
-  /** hidden_size and the MLP's width (intermediate_size; for a MoE, moe_intermediate_size × experts): a LoRA slot's size. */
+  /** hidden_size and the MLP's width (intermediate_size; for a MoE, an expert's: moe_intermediate_size), with the experts: a LoRA slot's size. */
   readonly hiddenSize?: number;
   readonly intermediateSize?: number;
+  /** num_experts (num_local_experts) of a MoE. */
+  readonly experts?: number;
   /** Flags this model needs to serve correctly through the OpenAI API. */
   readonly vllmArgs: readonly string[];
   /** Environment it needs (e.g. local tokenizer files on an offline host). */
@@ -78,7 +80,8 @@ const QWEN3_235B = {
   kvHeads: 4,
   headDim: 128,
   hiddenSize: 4096,
-  intermediateSize: 1536 * 128,
+  intermediateSize: 1536,
+  experts: 128,
   vllmArgs: ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"],
 } as const;
 
@@ -103,7 +106,8 @@ export const MODEL_CATALOGUE: Readonly<Record<string, ModelSpec>> = {
     kvHeads: 8,
     headDim: 64,
     hiddenSize: 2880,
-    intermediateSize: 2880 * 128,
+    intermediateSize: 2880,
+    experts: 128,
     vllmArgs: ["--tool-call-parser", "openai", "--enable-auto-tool-choice", "--reasoning-parser", "openai_gptoss"],
     needsTiktoken: true,
   },
@@ -123,7 +127,8 @@ export const MODEL_CATALOGUE: Readonly<Record<string, ModelSpec>> = {
     kvHeads: 4,
     headDim: 128,
     hiddenSize: 2048,
-    intermediateSize: 768 * 128,
+    intermediateSize: 768,
+    experts: 128,
     vllmArgs: ["--enable-auto-tool-choice", "--tool-call-parser", "qwen3_coder"],
   },
   "qwen3-coder-30b-fp8": {
@@ -142,7 +147,8 @@ export const MODEL_CATALOGUE: Readonly<Record<string, ModelSpec>> = {
     kvHeads: 4,
     headDim: 128,
     hiddenSize: 2048,
-    intermediateSize: 768 * 128,
+    intermediateSize: 768,
+    experts: 128,
     vllmArgs: ["--enable-auto-tool-choice", "--tool-call-parser", "qwen3_coder"],
   },
   "qwen3-embedding-8b": {
@@ -204,7 +210,8 @@ export const MODEL_CATALOGUE: Readonly<Record<string, ModelSpec>> = {
     kvHeads: 8,
     headDim: 64,
     hiddenSize: 2880,
-    intermediateSize: 2880 * 32,
+    intermediateSize: 2880,
+    experts: 32,
     // vLLM's GPT-OSS recipe: "the instruction is the same for GPT-OSS-20b".
     vllmArgs: ["--tool-call-parser", "openai", "--enable-auto-tool-choice", "--reasoning-parser", "openai_gptoss"],
     needsTiktoken: true,
@@ -262,7 +269,7 @@ export const MODEL_CATALOGUE: Readonly<Record<string, ModelSpec>> = {
  * norms and the router in BF16): 4 shards of 29.03 GiB.
  */
 function qwen3Moe(name: string, repo: string, args: { bf16: string; fp8: string; vllmArgs: readonly string[] }): Record<string, ModelSpec> {
-  const shape = { kind: "chat", parametersB: 30.5, maxContext: 262144, layers: 48, fullAttentionLayers: 48, kvHeads: 4, headDim: 128, hiddenSize: 2048, intermediateSize: 768 * 128, vllmArgs: args.vllmArgs } as const;
+  const shape = { kind: "chat", parametersB: 30.5, maxContext: 262144, layers: 48, fullAttentionLayers: 48, kvHeads: 4, headDim: 128, hiddenSize: 2048, intermediateSize: 768, experts: 128, vllmArgs: args.vllmArgs } as const;
   const fp8Bytes = Math.round(29.03 * 2 ** 30);
   return {
     [name]: { ...shape, repo, revision: args.bf16, dtype: "bf16", downloadBytes: 61064245248, weightBytes: 61064245248 },

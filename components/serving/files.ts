@@ -150,7 +150,8 @@ export function renderModelFiles(serving: ServingConfig, models: readonly ModelC
     const spec = modelSpecOf(model);
     const planned = plan.models.find((p) => p.name === model.name)!;
     const level = plan.memory.levels[model.name];
-    const needMiB = Math.max(...plan.gpus.filter((g) => planned.gpus.includes(g.index)).map((gpu) => processMiB(planned, gpu)));
+    // A split model's cards are of one size (the planner sees to it): the same MiB on each.
+    const needMiB = processMiB(planned, plan.gpus.find((g) => g.index === planned.gpus[0])!);
     const base = `${SERVING_PATHS.vllmDir}/${model.name}`;
     return [
       { path: `${base}.args`, content: [HEADER, ...vllmCommand(serving, model, planned, modelPort(index), level !== undefined), ""].join("\n") },

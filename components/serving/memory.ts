@@ -34,7 +34,12 @@ export interface MemoryModel {
   readonly weightBytes: number;
   /** Weights it keeps in host RAM all the time (cpuOffloadGiB). */
   readonly offloadBytes?: number;
+  /** Its vLLM processes: one per card it is split across (a worker each), else one. */
+  readonly processes?: number;
 }
+
+/** The vLLM processes of all the models: API servers and engine cores, and a worker per card of a split model. */
+const processCount = (models: readonly MemoryModel[]) => models.reduce((sum, m) => sum + (m.processes ?? 1), 0);
 
 export interface MemoryHost {
   /** Installed RAM; without it the plan cannot count and every sleeper uses level 2. */
@@ -60,12 +65,12 @@ const gib = (bytes: number) => (bytes / GIB).toFixed(1);
 export function planHostMemory(host: MemoryHost, vram: ServingPlan, models: readonly MemoryModel[]): MemoryPlan {
   const sleepers = models.filter((m) => vram.sets.some((set) => !set.includes(m.name)));
   const offloaded = models.reduce((sum, m) => sum + (m.offloadBytes ?? 0), 0);
-  const fixedBytes = host.arcMaxBytes + offloaded + (OS_HEADROOM_GIB + PROCESS_HOST_GIB * models.length) * GIB;
+  const fixedBytes = host.arcMaxBytes + offloaded + (OS_HEADROOM_GIB + PROCESS_HOST_GIB * processCount(models)) * GIB;
   if (host.memoryGiB === undefined) return { levels: Object.fromEntries(sleepers.map((m) => [m.name, 2])), parkedBytes: 0, problems: [] };
   const parkBytes = host.memoryGiB * GIB - fixedBytes;
   if (parkBytes < 0) {
     const weights = offloaded > 0 ? `, ${gib(offloaded)} GiB of offloaded weights (cpuOffloadGiB)` : "";
-    const message = `the ZFS ARC ceiling (${gib(host.arcMaxBytes)} GiB), the OS (${OS_HEADROOM_GIB} GiB)${weights} and ${models.length} vLLM processes (${PROCESS_HOST_GIB} GiB each) need ${gib(fixedBytes)} GiB: sleeping models would push the host into swap; add RAM, lower arcMaxGiB, ${offloaded > 0 ? "offload less, " : ""}or serve fewer models`;
+    const message = `the ZFS ARC ceiling (${gib(host.arcMaxBytes)} GiB), the OS (${OS_HEADROOM_GIB} GiB)${weights} and ${processCount(models)} vLLM processes (${PROCESS_HOST_GIB} GiB each) need ${gib(fixedBytes)} GiB: sleeping models would push the host into swap; add RAM, lower arcMaxGiB, ${offloaded > 0 ? "offload less, " : ""}or serve fewer models`;
     return { levels: {}, parkBytes, parkedBytes: 0, problems: [{ path: host.configPath, value: host.memoryGiB, message }] };
   }
   const levels = new Map<string, SleepLevel>(sleepers.map((m) => [m.name, 1]));
@@ -126,7 +131,7 @@ export function renderMemoryTable(host: MemoryHost, vram: ServingPlan, memory: M
   const room =
     memory.parkBytes === undefined
       ? "memoryGiB is not declared: every model that swaps out sleeps at level 2 (nothing parked in RAM)."
-      : `${host.memoryGiB} GiB of RAM − ARC ${gib(host.arcMaxBytes)} − OS ${OS_HEADROOM_GIB} − ${models.length} vLLM processes × ${PROCESS_HOST_GIB} = ${gib(memory.parkBytes)} GiB for weights parked at level 1; at most ${gib(memory.parkedBytes)} GiB are parked at once.`;
+      : `${host.memoryGiB} GiB of RAM − ARC ${gib(host.arcMaxBytes)} − OS ${OS_HEADROOM_GIB} − ${processCount(models)} vLLM processes × ${PROCESS_HOST_GIB} = ${gib(memory.parkBytes)} GiB for weights parked at level 1; at most ${gib(memory.parkedBytes)} GiB are parked at once.`;
   const e = SWAP_ESTIMATES;
   const seconds = (s: number) => `${s.toFixed(1)} s`;
   return [

@@ -5,7 +5,7 @@
 import type { ModelConfig } from "../config/schema";
 import type { Problem } from "../config/problems";
 import { MODEL_CATALOGUE, type ModelDtype, type ModelSpec } from "./catalogue";
-import { PLANNED_FLAGS } from "./flags";
+import { longFlag, PLANNED_FLAGS } from "./flags";
 
 /**
  * Bytes a parameter takes on disk in each format. The bounds leave room for what quantized
@@ -41,6 +41,7 @@ export function modelSpecOf(model: Pick<ModelConfig, "name" | "spec">): ModelSpe
       headDim: spec.headDim,
       hiddenSize: spec.hiddenSize,
       intermediateSize: spec.intermediateSize,
+      experts: spec.experts,
       vllmArgs: spec.vllmArgs,
       needsTiktoken: spec.tiktoken,
     };
@@ -80,7 +81,7 @@ export function specProblems(spec: ModelSpec, path: string): Problem[] {
   const [low, high] = BYTES_PER_PARAMETER[spec.dtype];
   const perParameter = spec.weightBytes / (spec.parametersB * 1e9);
   if (perParameter < low || perParameter > high) {
-    const range = `${Math.floor(spec.parametersB * low)}–${Math.ceil(spec.parametersB * high)} GB`;
+    const range = `${(spec.parametersB * low).toFixed(1)}–${(spec.parametersB * high).toFixed(1)} GB`;
     problems.push({
       path: `${path}.weightGB`,
       value: +(spec.weightBytes / 1e9).toFixed(3),
@@ -91,15 +92,16 @@ export function specProblems(spec: ModelSpec, path: string): Problem[] {
     problems.push({ path: `${path}.fullAttentionLayers`, value: spec.fullAttentionLayers, message: `more than the model's ${spec.layers} layers; count the full_attention entries of config.json's layer_types` });
   }
   spec.vllmArgs.forEach((arg, i) => {
-    const flag = arg.split("=")[0];
-    if (PLANNED_FLAGS.has(flag)) problems.push({ path: `${path}.vllmArgs[${i}]`, value: arg, message: `infernus sets ${flag} from the model entry and plans around it; use the entry's own option` });
+    const flag = longFlag(arg);
+    const by = PLANNED_FLAGS.get(flag);
+    if (by) problems.push({ path: `${path}.vllmArgs[${i}]`, value: arg, message: `infernus sets ${flag} from ${by}, and plans around it; leave it out here` });
   });
   return problems;
 }
 
 function loraProblems(model: ModelConfig, spec: ModelSpec, path: string): Problem[] {
   if (model.loras.length === 0) return [];
-  if (spec.kind !== "chat") return [{ path: `${path}.loras`, value: model.loras.map((l) => l.name), message: `${model.name} is a ${spec.kind} model; vLLM serves LoRA adapters on chat models` }];
+  if (spec.kind !== "chat") return [{ path: `${path}.loras`, value: model.loras.map((l) => l.name), message: `${model.name} is ${article(spec.kind)} ${spec.kind} model; vLLM serves LoRA adapters on chat models` }];
   if (spec.hiddenSize === undefined || spec.intermediateSize === undefined) {
     return [{ path: `${path}.spec`, value: model.name, message: "a LoRA adapter's memory depends on hiddenSize and intermediateSize: add them from config.json" }];
   }
@@ -116,12 +118,18 @@ export function loraRankSlot(loras: readonly { readonly rank: number }[]): numbe
 }
 
 /**
- * Bytes one adapter of `rank` takes in BF16: A (rank × in) and B (out × rank) on every layer's
- * attention projections (about 4 × hidden in and out, q and o being the widest) and MLP (gate, up
- * and down: 3 × intermediate, plus hidden). vLLM reserves this per --max-loras slot at
- * --max-lora-rank; an adapter on disk is no larger.
+ * Bytes one adapter of `rank` takes in BF16, as vLLM allocates a --max-loras slot at
+ * --max-lora-rank (lora/layers/base_linear.py: A is rank × in, B out × rank, per slice; fused_moe.py
+ * per expert): on every layer, q, k, v (A 3 × hidden; B the query's width, taken as hidden, and
+ * 2 × the KV heads'), o (hidden in and out), and per expert gate and up (A 2 × hidden, B 2 ×
+ * intermediate) and down (A intermediate, B hidden). An adapter on disk is no larger.
  */
 export function loraBytes(spec: ModelSpec, rank: number): number {
-  const perLayer = 6 * spec.hiddenSize! + 2 * spec.kvHeads * spec.headDim + 3 * spec.intermediateSize!;
-  return 2 * rank * perLayer * spec.layers;
+  const h = spec.hiddenSize!;
+  const attention = 3 * h + h + 2 * spec.kvHeads * spec.headDim + 2 * h;
+  const mlp = (spec.experts ?? 1) * (3 * h + 3 * spec.intermediateSize!);
+  return 2 * rank * (attention + mlp) * spec.layers;
 }
+
+/** "a" or "an" before a model kind. */
+export const article = (kind: string) => (/^[aeiou]/.test(kind) ? "an" : "a");

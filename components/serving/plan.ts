@@ -60,7 +60,7 @@ function preloadProblems(preload: readonly string[] | undefined, vram: ServingPl
   return [{ path, value: preload, message: `these models cannot be resident together; preload one of the resident sets: ${vram.sets.map((set) => `[${set.join(", ")}]`).join(" or ")}` }];
 }
 
-const weightsOf = (plan: ServingPlan) => plan.models.map((m) => ({ name: m.name, weightBytes: m.weightBytes, offloadBytes: m.offloadBytes }));
+const weightsOf = (plan: ServingPlan) => plan.models.map((m) => ({ name: m.name, weightBytes: m.weightBytes, offloadBytes: m.offloadBytes, processes: m.gpus.length }));
 
 /** The plan as Markdown, for `pulumi preview` logs and out/<stack>/serving.md. */
 export function renderServingPlan(server: string, plan: ServerPlan): string {

@@ -4,14 +4,14 @@
  * process), and how much context that leaves. Pure: numbers in, plan out.
  */
 import type { Problem } from "../config/problems";
+import { TENSOR_PARALLEL_SIZES } from "../config/schema";
 import { kvBytesPerToken, type ModelSpec } from "./catalogue";
 
 /** Co-resident processes on one card stay below this share together (facts.md). */
 export const USABLE_SHARE = 0.95;
 /** Besides weights and KV cache, on each card: CUDA context, activations, CUDA graphs. */
 const OVERHEAD_BYTES = { chat: 3 * 2 ** 30, embedding: 1.5 * 2 ** 30, rerank: 1.5 * 2 ** 30 } as const;
-/** Tensor-parallel sizes vLLM takes here: powers of two that divide the models' attention heads. */
-const TENSOR_PARALLEL = [1, 2, 4, 8] as const;
+
 /** A card shows a little less than its nominal size to CUDA (97887 MiB of a 96 GiB card). */
 const VISIBLE_SHARE = 0.995;
 
@@ -95,8 +95,8 @@ const offloadBytes = (model: PlannerModel) => (model.cpuOffloadGiB ?? 0) * GIB;
 function fixedBytes(model: PlannerModel): number {
   return (model.spec.weightBytes + model.loraBytes) / model.tensorParallel - offloadBytes(model) + OVERHEAD_BYTES[model.spec.kind];
 }
-/** KV-cache bytes per token on each card: tensor parallelism splits the KV heads. */
-const kvPerCard = (model: PlannerModel) => kvBytesPerToken(model.spec, model.kvCacheDtype) / model.tensorParallel;
+/** KV-cache bytes per token on each card: tensor parallelism splits the KV heads, and copies them once there are more cards than heads. */
+const kvPerCard = (model: PlannerModel) => kvBytesPerToken(model.spec, model.kvCacheDtype) / Math.min(model.tensorParallel, model.spec.kvHeads);
 
 function needBytes(model: PlannerModel): number {
   return fixedBytes(model) + kvPerCard(model) * model.maxModelLen;
@@ -184,7 +184,11 @@ function keepCompanions(gpus: readonly PlannerGpu[], declared: readonly PlannerM
         trial[i] = { ...trial[i], maxModelLen: longestContext(trial[i], others, gpu) };
       }
       if (!fits(set(), gpu)) {
-        alone.push({ model: models[chat].name, without: companions.map((i) => models[i].name) });
+        // A split model meets this on each of its cards: it is said once, with every companion it leaves out.
+        const known = alone.find((a) => a.model === models[chat].name);
+        const without = companions.map((i) => models[i].name);
+        if (known) known.without.push(...without.filter((w) => !known.without.includes(w)));
+        else alone.push({ model: models[chat].name, without });
         continue;
       }
       for (const i of [...companions, chat].filter((i) => trial[i].maxModelLen !== models[i].maxModelLen)) besides.set(models[i].name, [...(besides.get(models[i].name) ?? []), models[chat].name]);
@@ -229,14 +233,19 @@ function tooBig(model: PlannerModel, gpus: readonly PlannerGpu[]): Problem[] {
   if (offloadBytes(model) >= model.spec.weightBytes / model.tensorParallel) {
     return [{ path: `${path}.cpuOffloadGiB`, value: model.cpuOffloadGiB, message: `${model.name} has ${gib(model.spec.weightBytes / model.tensorParallel)} GiB of weights per card; offload less than that` }];
   }
-  const smallest = bySize(gpus)[model.tensorParallel - 1];
+  const cards = bySize(gpus).slice(0, model.tensorParallel);
+  // One --gpu-memory-utilization for all its cards: on cards of other sizes it would be other amounts.
+  if (cards.some((g) => g.memoryGiB !== cards[0].memoryGiB)) {
+    return [{ path: `${path}.tensorParallel`, value: model.tensorParallel, message: `splits ${model.name} across ${cards.map((g) => `${g.name} (${g.memoryGiB} GiB)`).join(" and ")}: vLLM gives each card the same share, so split it across cards of one size` }];
+  }
+  const smallest = cards[cards.length - 1];
   const usable = USABLE_SHARE * cardBytes(smallest);
   const need = needBytes(model);
   if (need <= usable) return [];
   const fixed = fixedBytes(model);
   const perCard = model.tensorParallel > 1 ? ` on each of ${model.tensorParallel} cards` : "";
   const parts = `${gib((model.spec.weightBytes + model.loraBytes) / model.tensorParallel - offloadBytes(model))} GiB of weights${model.loraBytes > 0 ? " and adapters" : ""}, ${gib(need - fixed)} GiB of KV cache for one ${model.maxModelLen}-token sequence, ${gib(OVERHEAD_BYTES[model.spec.kind])} GiB overhead`;
-  const room = `${model.tensorParallel > 1 ? `the ${model.tensorParallel} largest GPUs here give` : `the largest GPU here (${smallest.name}) gives`} one process at most ${gib(usable)} GiB`;
+  const room = `${model.tensorParallel > 1 ? `the ${model.tensorParallel} largest GPUs here each give` : `the largest GPU here (${smallest.name}) gives`} one process at most ${gib(usable)} GiB`;
   if (fixed >= usable) return [{ path, value: model.name, message: `needs ${gib(need)} GiB${perCard} (${parts}); ${room}: its weights alone do not fit; ${whatItTakes(model, smallest, gpus.length)}` }];
   const context = Math.floor((usable - fixed) / kvPerCard(model) / 1024) * 1024;
   return [{ path, value: model.name, message: `needs ${gib(need)} GiB${perCard} (${parts}); ${room}; set maxModelLen: ${context} or kvCacheDtype: fp8` }];
@@ -246,16 +255,17 @@ function tooBig(model: PlannerModel, gpus: readonly PlannerGpu[]): Problem[] {
 function whatItTakes(model: PlannerModel, card: PlannerGpu, cards: number): string {
   const usable = USABLE_SHARE * cardBytes(card);
   const at = (tensorParallel: number) => needBytes({ ...model, tensorParallel, cpuOffloadGiB: undefined });
-  const split = TENSOR_PARALLEL.find((tp) => at(tp) <= usable);
-  const cardsNeeded = split ? `tensorParallel: ${split} across ${split} such cards (this server has ${cards})` : `more than ${TENSOR_PARALLEL.at(-1)} such cards`;
-  const offload = Math.ceil((at(model.tensorParallel) - usable) / GIB / model.tensorParallel);
-  const tokens = tokensPerSecondAt(offload * GIB * model.tensorParallel);
-  return `choose a smaller or quantized model, split it with ${cardsNeeded}, or keep ${offload * model.tensorParallel} GiB of its weights in host RAM with cpuOffloadGiB: ${offload} (memoryGiB above that, the ARC and the OS; every token then reads them over PCIe: about ${tokens} tokens/s for a dense model, a MoE reads only its active experts' share)`;
+  const split = TENSOR_PARALLEL_SIZES.find((tp) => at(tp) <= usable);
+  const cardsNeeded = split ? `tensorParallel: ${split} across ${split} such cards (this server has ${cards})` : `more than ${TENSOR_PARALLEL_SIZES.at(-1)} such cards`;
+  // --cpu-offload-gb is per card, and each card reads its own share over its own link.
+  const offload = Math.ceil((at(model.tensorParallel) - usable) / GIB);
+  const total = offload * model.tensorParallel;
+  return `choose a smaller or quantized model, split it with ${cardsNeeded}, or keep ${total} GiB of its weights in host RAM with cpuOffloadGiB: ${offload}${model.tensorParallel > 1 ? " on each card" : ""} (memoryGiB must hold them besides the ARC and the OS; every token then reads them over PCIe: about ${tokensPerSecondAt(offload * GIB)} tokens/s for a dense model, a MoE reads only its active experts' share)`;
 }
 
 /** Host-to-GPU bandwidth an offloaded model's weights stream at, on every forward pass (PCIe 5.0 x16, pinned copies). */
 export const OFFLOAD_GBPS = 25;
-/** Decode speed with `bytes` of weights offloaded: each token reads all of them over PCIe once. */
+/** Decode speed with `bytes` of weights offloaded on a card: each token reads all of them over its PCIe link once. */
 export function tokensPerSecondAt(bytes: number): string {
   const perSecond = (OFFLOAD_GBPS * 1e9) / bytes;
   return perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toPrecision(2);
@@ -356,12 +366,13 @@ function crossProduct<T>(groups: readonly (readonly T[][])[]): T[][] {
 
 /** The VRAM plan as a Markdown table, with what keeping companions resident traded. */
 export function renderPlanTable(server: string, plan: ServingPlan): string {
+  const warnings = offloadWarnings(plan);
   const lines = [
     `### ${server}`,
     "",
     `GPUs: ${plan.gpus.map((g) => `#${g.index} ${g.name} (${g.memoryGiB} GiB)`).join(", ") || "none"}`,
     "",
-    "| model | GPU | --gpu-memory-utilization | needs (GiB) | max context | KV tokens | full-length sequences |",
+    "| model | GPU | --gpu-memory-utilization | needs per card (GiB) | max context | KV tokens | full-length sequences |",
     "|---|---|---|---|---|---|---|",
     ...plan.models.map((m) => `| ${m.name} | ${m.gpus.map((g) => `#${g}`).join(" + ")} | ${m.gpuMemoryUtilization.toFixed(2)} | ${gib(m.needBytes)} | ${m.maxModelLen} | ${m.kvTokens} | ${m.fullLengthSequences} |`),
     "",
@@ -370,8 +381,8 @@ export function renderPlanTable(server: string, plan: ServingPlan): string {
     "",
     ...plan.trades.map((t) => `- ${t.model}: context ${t.from} → ${t.to} tokens (left open in the stack file), so it stays resident beside ${t.besides.join(", ")}; declare maxModelLen to keep the longer one`),
     ...plan.alone.map((a) => `- ${a.model} leaves no room for ${a.without.join(", ")}: while it runs, a request for ${a.without.length === 1 ? "it swaps" : "them swaps"} ${a.model} out`),
-    ...offloadWarnings(plan).map((w) => `- ${w}`),
-    ...(plan.trades.length + plan.alone.length + offloadWarnings(plan).length > 0 ? [""] : []),
+    ...warnings.map((w) => `- ${w}`),
+    ...(plan.trades.length + plan.alone.length + warnings.length > 0 ? [""] : []),
   ];
   return lines.join("\n");
 }
@@ -380,5 +391,5 @@ export function renderPlanTable(server: string, plan: ServingPlan): string {
 export function offloadWarnings(plan: ServingPlan): string[] {
   return plan.models
     .filter((m) => m.offloadBytes > 0)
-    .map((m) => `${m.name} keeps ${gib(m.offloadBytes)} GiB of its weights in host RAM (cpuOffloadGiB): every token reads them over PCIe, about ${tokensPerSecondAt(m.offloadBytes)} tokens/s for a dense model at ${OFFLOAD_GBPS} GB/s host to GPU (a MoE reads only its active experts' share)`);
+    .map((m) => `${m.name} keeps ${gib(m.offloadBytes)} GiB of its weights in host RAM (cpuOffloadGiB): every token reads them over PCIe, about ${tokensPerSecondAt(m.offloadBytes / m.gpus.length)} tokens/s for a dense model at ${OFFLOAD_GBPS} GB/s host to each card (a MoE reads only its active experts' share)`);
 }

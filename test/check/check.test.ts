@@ -15,7 +15,8 @@ import { renderCheckConf, renderCheckHeader, CHECK_KEY_NAME, type CheckView } fr
 import { startBackend, startGateway, type Gateway } from "../gateway/lab";
 
 const KEY = "sk-infernus-check000000000000000000000000000000";
-const MODELS = ["gpt-oss-120b", "qwen3-embedding-8b"];
+/** Served names: a chat model, an embedder, a reranker and a LoRA adapter on the chat model. */
+const MODELS = ["gpt-oss-120b", "qwen3-embedding-8b", "qwen3-reranker-0.6b", "notes-sql"];
 const script = path.join(__dirname, "../../assets/check/check.sh");
 
 /** An exporter stand-in: serves whatever `metrics` holds at the time of the request. */
@@ -127,6 +128,8 @@ describe("infernus-check against stand-ins", () => {
       models: [
         { name: "gpt-oss-120b", server: "gpu1", kind: "chat" },
         { name: "qwen3-embedding-8b", server: "gpu1", kind: "embedding" },
+        { name: "qwen3-reranker-0.6b", server: "gpu1", kind: "rerank" },
+        { name: "notes-sql", server: "gpu1", kind: "chat", base: "gpt-oss-120b" },
       ],
       edge: "edge",
       // The stand-in exporters answer every path: an app on each host.
@@ -146,7 +149,7 @@ describe("infernus-check against stand-ins", () => {
     gpu1.state.metrics = gpu1Metrics();
     const before = backend.seen.length;
     const run = await runCheck(write(view));
-    expect(run.output).toMatch(/14 ok, 0 pending, 0 failed/);
+    expect(run.output).toMatch(/16 ok, 0 pending, 0 failed/);
     expect(run.status).toBe(0);
     expect(run.lines["tunnel gpu1"]).toEqual({ status: "ok", detail: "handshake 14 s ago" });
     expect(run.lines["gpus gpu1"].detail).toBe("1 × NVIDIA RTX PRO 6000 Blackwell Workstation Edition, driver 580.95.05");
@@ -155,7 +158,12 @@ describe("infernus-check against stand-ins", () => {
     expect(run.lines["prometheus targets"].detail).toBe("all 2 up");
     expect(run.lines["app memory"].detail).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/healthz answers in \d+ ms$/);
     const asked = backend.seen.slice(before).filter((r) => r.model).map((r) => `${r.path} ${r.model} ${r.client}`);
-    expect(asked).toEqual(["/v1/chat/completions gpt-oss-120b infernus-check", "/v1/embeddings qwen3-embedding-8b infernus-check"]);
+    expect(asked).toEqual([
+      "/v1/chat/completions gpt-oss-120b infernus-check",
+      "/v1/embeddings qwen3-embedding-8b infernus-check",
+      "/v1/rerank qwen3-reranker-0.6b infernus-check",
+      "/v1/chat/completions notes-sql infernus-check",
+    ]);
     console.log(`all ok in ${run.ms.toFixed(0)} ms:\n${run.output}`);
   });
 
@@ -178,7 +186,7 @@ describe("infernus-check against stand-ins", () => {
     gpu1.state.metrics = gpu1Metrics({ weights: { "gpt-oss-120b": { complete: 0, bytes: 43 } }, running: { "gpt-oss-120b": 0 } });
     const run = await runCheck(write(view), ["--load"]);
     expect(run.lines["model gpt-oss-120b"]).toEqual({ status: "pending", detail: "downloading: 43% of 0.0 GB (on gpu1: infernus-models)" });
-    expect(run.output).toMatch(/13 ok, 1 pending, 0 failed/);
+    expect(run.output).toMatch(/15 ok, 1 pending, 0 failed/);
     expect(run.status).toBe(2);
   });
 
@@ -205,6 +213,23 @@ describe("infernus-check against stand-ins", () => {
       expect(run.ms).toBeLessThan(10_000);
       console.log(`stopped backend reported in ${run.ms.toFixed(0)} ms: ${run.lines["model gpt-oss-120b"].detail}`);
     } finally {
+      backend = await startBackend({ chunks: 1, cadenceMs: 10, models: MODELS, port: backend.port });
+    }
+  });
+
+  it("takes a model listed under its own server's name (server/model, as another server's llama-swap lists it) as listed, and no other server's", async () => {
+    edge.state.metrics = edgeMetrics(14);
+    gpu1.state.metrics = gpu1Metrics();
+    const listing = async (ids: string[]) => {
+      await backend.stop();
+      backend = await startBackend({ chunks: 1, cadenceMs: 10, models: ids, port: backend.port });
+      return (await runCheck(write(view))).lines["gateway /v1/models"];
+    };
+    try {
+      expect((await listing(["gpu1/gpt-oss-120b", ...MODELS.slice(1)])).status).toBe("ok");
+      expect(await listing(["gpu9/gpt-oss-120b", ...MODELS.slice(1)])).toEqual({ status: "failed", detail: "HTTP 200, missing: gpt-oss-120b: journalctl -u infernus-llama-swap on the servers" });
+    } finally {
+      await backend.stop();
       backend = await startBackend({ chunks: 1, cadenceMs: 10, models: MODELS, port: backend.port });
     }
   });

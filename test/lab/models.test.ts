@@ -62,7 +62,7 @@ describe("the user's models through the gateway: adapters, a reranker, the Respo
 
   beforeAll(async () => {
     const { files } = await renderStack("home", pulumiConfig(chosen));
-    const config = load(String(files.get("hosts/gpu1/etc/infernus/llama-swap/config.yaml"))) as SwapConfig & { models: Record<string, { proxy: string }> };
+    const config = load(String(files.get("hosts/gpu1/etc/infernus/llama-swap/config.yaml"))) as SwapConfig;
     card = mkdtempSync(path.join(tmpdir(), "infernus-models-card-"));
     for (const [model, port] of Object.entries(PORTS)) {
       // The rendered command line, with only the lab's port and the stand-in for vllm.
@@ -75,7 +75,6 @@ describe("the user's models through the gateway: adapters, a reranker, the Respo
         stdio: ["ignore", "ignore", "inherit"],
       });
       processes.push(child);
-      config.models[model].proxy = `http://127.0.0.1:${port}`;
     }
     await Promise.all(Object.values(PORTS).map((port) => healthy(`http://127.0.0.1:${port}/health`, 30_000)));
     swap = await startStandInSwap(config, Object.fromEntries(Object.entries(PORTS).map(([model, port]) => [model, { port }])));
@@ -109,8 +108,12 @@ describe("the user's models through the gateway: adapters, a reranker, the Respo
     const answer = await client.chat.completions.create({ model: "notes-ru", messages: [{ role: "user", content: "Привет" }], max_tokens: 3 });
     expect(answer.model).toBe("notes-ru");
     expect(answer.usage).toMatchObject({ completion_tokens: 3 });
-    // The base model's vLLM refuses a name it does not serve, as vLLM does.
+    // A name nobody serves: llama-swap has no router for it.
     await expect(client.chat.completions.create({ model: "notes-de", messages: [{ role: "user", content: "x" }] })).rejects.toMatchObject({ status: 404 });
+    // Asked straight, the model's vLLM answers its adapters and refuses any other name, as vLLM does.
+    const direct = (model: string) => fetch(`http://127.0.0.1:${PORTS["kirill-qwen3-8b"]}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, messages: [] }) });
+    expect((await direct("notes-sql")).status).toBe(200);
+    expect(await (await direct("notes-de")).json()).toEqual({ error: { message: "The model `notes-de` does not exist.", type: "NotFoundError", param: "model", code: 404 } });
   });
 
   it("reranks through the gateway with its key, limits and audit line like any other path", async () => {
@@ -126,8 +129,8 @@ describe("the user's models through the gateway: adapters, a reranker, the Respo
     expect(line.prompt_tokens).toBeGreaterThan(0);
   });
 
-  it("does not forward /v1/score: llama-swap v250 has no route for it", async () => {
-    // vLLM serves /score beside /rerank, but llama-swap's front door answers 404 for it; the gateway says so first.
+  it("does not forward /v1/score, which llama-swap v250 would not route either", async () => {
+    // vLLM serves /score beside /rerank, but llama-swap's front door has no such route: the gateway answers 404 itself.
     expect((await request(gateway.port, "POST", "/v1/score", { key: KEY, body: { model: "qwen3-reranker-0.6b", queries: "x", documents: ["y"] } })).status).toBe(404);
   });
 

@@ -222,7 +222,7 @@ teardown() {
   stub nvidia-smi 'echo 90000'
   run bash "$wrapper" serve m
   [ "$status" -eq 1 ]
-  [[ $output == *"m: nvidia-smi did not report the free memory of GPU 0,1 for 1s"* ]]
+  [[ $output == *"m: nvidia-smi did not report the free memory of GPUs 0,1 for 1s"* ]]
   not_called "systemctl start"
 }
 

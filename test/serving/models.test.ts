@@ -64,8 +64,12 @@ describe("a model by its spec, with LoRA adapters, beside a reranker", async () 
     const need = (s: typeof server) => servingPlan(s, "servers[0]").models.find((m) => m.name === "kirill-qwen3-8b")!.needBytes;
     const spec = modelSpecOf(server.models.find((m) => m.name === "kirill-qwen3-8b")!);
     expect(need(server) - need(bare)).toBe(2 * loraBytes(spec, 32));
-    // 36 layers × (6 × 4096 + 2 × 8 × 128 + 3 × 12288) × 2 bytes × rank 32: 140 MiB a slot.
-    expect(Math.round(loraBytes(spec, 32) / 2 ** 20)).toBe(140);
+    // vLLM's buffers module by module (lora/layers/base_linear.py: A rank × in, B out × rank, per
+    // slice) on each of Qwen3-8B's 36 layers: qkv (A 3 × 4096; B 4096 + 2 × 1024), o (4096, 4096),
+    // gate_up (A 2 × 4096; B 2 × 12288), down (12288, 4096); 2 bytes each, rank 32.
+    const modules = [3 * 4096 + 4096 + 2 * 1024, 4096 + 4096, 2 * 4096 + 2 * 12288, 12288 + 4096];
+    expect(loraBytes(spec, 32)).toBe(36 * 2 * 32 * modules.reduce((a, b) => a + b));
+    expect(Math.round(loraBytes(spec, 32) / 2 ** 20)).toBe(167);
   });
 
   it("serves the reranker with vLLM's pooling runner and Qwen's overrides, resident beside each chat model that leaves it room", () => {
@@ -152,6 +156,26 @@ describe("models split across cards, and weights in host RAM", () => {
     }
   });
 
+  it("refuses a split across cards of two sizes: vLLM gives each card the same share", () => {
+    const config = withModels(() => [{ name: "gpt-oss-120b", tensorParallel: 2 }]);
+    config.servers[0].gpus = [{ model: "rtx-pro-6000-blackwell-workstation" }, { model: "h100-80gb-hbm3" }];
+    config.apps = [];
+    expect(problemsOf(config)).toContainEqual(expect.objectContaining({ path: "servers[0].models[0].tensorParallel", message: expect.stringContaining("vLLM gives each card the same share, so split it across cards of one size") }));
+  });
+
+  it("says what a split model too big for its cards would take, offload per card", () => {
+    const config = twoCards(withModels(() => [{ name: "qwen3-235b-fp8", tensorParallel: 2 }]));
+    config.apps = [];
+    const [problem] = problemsOf(config);
+    expect(problem.path).toBe("servers[0].models[0]");
+    expect(problem.message).toMatch(/^needs [\d.]+ GiB on each of 2 cards .*; the 2 largest GPUs here each give one process at most 90\.7 GiB: its weights alone do not fit; .*split it with tensorParallel: 4 across 4 such cards \(this server has 2\), or keep (\d+) GiB of its weights in host RAM with cpuOffloadGiB: (\d+) on each card/);
+    // The offload it names is enough: the same model with it plans.
+    const offload = Number(/cpuOffloadGiB: (\d+)/.exec(problem.message)![1]);
+    config.servers[0].memoryGiB = 512;
+    config.servers[0].models[0].cpuOffloadGiB = offload;
+    expect(problemsOf(config)).toEqual([]);
+  });
+
   it("refuses a split across more cards than the server has", () => {
     expect(problemsOf(withModels(() => [{ name: "gpt-oss-120b", tensorParallel: 2 }]))).toContainEqual({
       path: "servers[0].models[0].tensorParallel",
@@ -170,7 +194,7 @@ describe("models split across cards, and weights in host RAM", () => {
     const { files } = await renderStack("home", pulumiConfig(config));
     expect(argsOf(files, "qwen3-235b-fp8").join(" ")).toContain("--cpu-offload-gb 130");
     expect(String(files.get("serving.md"))).toContain(
-      "- qwen3-235b-fp8 keeps 130.0 GiB of its weights in host RAM (cpuOffloadGiB): every token reads them over PCIe, about 0.18 tokens/s for a dense model at 25 GB/s host to GPU (a MoE reads only its active experts' share)",
+      "- qwen3-235b-fp8 keeps 130.0 GiB of its weights in host RAM (cpuOffloadGiB): every token reads them over PCIe, about 0.18 tokens/s for a dense model at 25 GB/s host to each card (a MoE reads only its active experts' share)",
     );
   });
 
@@ -194,15 +218,21 @@ describe("specs and entries the planner cannot trust", () => {
       {
         path: "servers[0].models[3].spec.weightGB",
         value: 4,
-        message: "8.19B parameters in bf16 weigh 14–19 GB (1.8–2.2 bytes each), not 4.0 GB: check metadata.total_size in model.safetensors.index.json, the model card's parameter count, and config.json's format",
+        message: "8.19B parameters in bf16 weigh 14.7–18.0 GB (1.8–2.2 bytes each), not 4.0 GB: check metadata.total_size in model.safetensors.index.json, the model card's parameter count, and config.json's format",
       },
     ]);
   });
 
   it("refuses a flag in the spec that infernus sets and plans itself", () => {
     expect(at((m) => m.spec.vllmArgs.push("--max-model-len=8192"))).toEqual([
-      { path: "servers[0].models[3].spec.vllmArgs[3]", value: "--max-model-len=8192", message: "infernus sets --max-model-len from the model entry and plans around it; use the entry's own option" },
+      { path: "servers[0].models[3].spec.vllmArgs[3]", value: "--max-model-len=8192", message: "infernus sets --max-model-len from the entry's maxModelLen, and plans around it; leave it out here" },
     ]);
+    // vLLM's other spellings of the same flags, and the splits the planner does not plan.
+    for (const [arg, by] of [["-tp", "the entry's tensorParallel"], ["--tensor_parallel_size", "the entry's tensorParallel"], ["--pipeline-parallel-size", "nothing: infernus plans tensorParallel only"]]) {
+      expect(at((m) => m.spec.vllmArgs.push(arg))[0]?.message, arg).toMatch(new RegExp(`from ${by.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}, and plans`));
+    }
+    // A chat template of the user's own is his to give.
+    expect(at((m) => m.spec.vllmArgs.push("--chat-template=/srv/models/kirill-qwen3-8b/template.jinja"))).toEqual([]);
   });
 
   it("refuses a branch for a revision: what runs would change with the next upload", () => {
@@ -217,13 +247,16 @@ describe("specs and entries the planner cannot trust", () => {
   it("refuses adapters on an embedding model, and on a spec without the sizes their slots need", () => {
     expect(problemsOf(withModels((models) => [...models.slice(0, 2), { name: "qwen3-embedding-8b", loras: MY_MODEL.loras }]))[0]).toMatchObject({
       path: "servers[0].models[2].loras",
-      message: "qwen3-embedding-8b is a embedding model; vLLM serves LoRA adapters on chat models",
+      message: "qwen3-embedding-8b is an embedding model; vLLM serves LoRA adapters on chat models",
     });
     expect(at((m) => delete m.spec.hiddenSize)[0]).toMatchObject({ path: "servers[0].models[3].spec", message: expect.stringContaining("add them from config.json") });
   });
 
   it("refuses an adapter named like a model, on this server or another", () => {
     expect(at((m) => (m.loras[0].name = "qwen3-coder-30b"))[0]).toMatchObject({ path: "servers[0].models[3].loras[0].name", message: expect.stringContaining("already served as servers[0].models[1].name") });
+    const twoServers = clone(chosen);
+    twoServers.servers.push({ ...clone(twoServers.servers[0]), name: "gpu2", ssh: { ...twoServers.servers[0].ssh, host: "192.168.1.51" }, pools: [], ups: undefined, models: [{ name: "qwen3-30b-instruct-fp8", loras: [{ ...MY_MODEL.loras[0], rank: 8 }], spec: undefined }] });
+    expect(problemsOf(twoServers)).toContainEqual({ path: "servers[1].models[0].loras[0].name", value: "notes-sql", message: "gpu1 serves it too; serve each name on one server" });
   });
 
   it("finds every catalogue entry plausible by the same checks", () => {

@@ -82,7 +82,7 @@ describe("the VRAM planner", () => {
     const plan = planServing([card(0)], [model("qwen3-235b")]);
     expect(plan.problems).toHaveLength(1);
     expect(plan.problems[0].message).toBe(
-      "needs 487.7 GiB (437.7 GiB of weights, 47.0 GiB of KV cache for one 262144-token sequence, 3.0 GiB overhead); the largest GPU here (RTX PRO 6000 Blackwell Workstation Edition) gives one process at most 90.7 GiB: its weights alone do not fit; choose a smaller or quantized model, split it with tensorParallel: 8 across 8 such cards (this server has 1), or keep 397 GiB of its weights in host RAM with cpuOffloadGiB: 397 (memoryGiB above that, the ARC and the OS; every token then reads them over PCIe: about 0.059 tokens/s for a dense model, a MoE reads only its active experts' share)",
+      "needs 487.7 GiB (437.7 GiB of weights, 47.0 GiB of KV cache for one 262144-token sequence, 3.0 GiB overhead); the largest GPU here (RTX PRO 6000 Blackwell Workstation Edition) gives one process at most 90.7 GiB: its weights alone do not fit; choose a smaller or quantized model, split it with tensorParallel: 8 across 8 such cards (this server has 1), or keep 397 GiB of its weights in host RAM with cpuOffloadGiB: 397 (memoryGiB must hold them besides the ARC and the OS; every token then reads them over PCIe: about 0.059 tokens/s for a dense model, a MoE reads only its active experts' share)",
     );
   });
 

@@ -118,8 +118,8 @@ async function serve(args: readonly string[]): Promise<void> {
         return res.end(metrics.text());
       }
       if (route === "GET /v1/models") {
-        const card = (id: string, parent: string | null) => ({ id, object: "model", created: 1, owned_by: "vllm", root: id === name ? option(args, "serve") : id, parent, max_model_len: Number(option(args, "--max-model-len") ?? 0) });
-        return json(200, { object: "list", data: [card(name, null), ...adapters.map((a) => card(a, name))] });
+        const entry = (id: string, parent: string | null) => ({ id, object: "model", created: 1, owned_by: "vllm", root: id === name ? option(args, "serve") : id, parent, max_model_len: Number(option(args, "--max-model-len") ?? 0) });
+        return json(200, { object: "list", data: [entry(name, null), ...adapters.map((a) => entry(a, name))] });
       }
       const devRoute = ["POST /sleep", "POST /wake_up", "GET /is_sleeping", "POST /collective_rpc"].includes(route);
       if (devRoute && !(dev && sleepMode)) return json(404, { detail: "Not Found" });
