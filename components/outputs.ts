@@ -28,7 +28,7 @@ export interface StackOutputs {
   /** Per server, the GPUs as nvidia-smi showed them after the last driver check. */
   readonly gpuInventory: Record<string, GpuServer["gpuInventory"]>;
   /** Per server, the models it serves and the sets of them that can be resident at once. */
-  readonly serving: Record<string, { models: string[]; residentSets: GpuServer["plan"]["sets"] }>;
+  readonly serving: Record<string, { models: string[]; residentSets: GpuServer["plan"]["sets"]; kinds: GpuServer["plan"]["kinds"] }>;
   /** The encrypted offsite copy: bucket, endpoint, password, salt and how to restore (secret; absent without one). */
   readonly offsite?: pulumi.Output<Record<string, string>>;
   /** Per server, its pools, datasets with their snapshot policy, and their replicas on the backup pool. */
@@ -65,7 +65,7 @@ export function stackOutputs(estate: Estate): StackOutputs {
     apiKeys: estate.apiKeys,
     apiSnippets: estate.apiSnippets,
     gpuInventory: Object.fromEntries(servers.map(([name, server]) => [name, server.gpuInventory])),
-    serving: Object.fromEntries(servers.map(([name, server]) => [name, { models: server.plan.models.map((m) => m.name), residentSets: server.plan.sets }])),
+    serving: Object.fromEntries(servers.map(([name, server]) => [name, { models: server.plan.models.map((m) => m.name), residentSets: server.plan.sets, kinds: server.plan.kinds }])),
     offsite: estate.offsiteSummary,
     storage: Object.fromEntries(servers.map(([name, server]) => [name, server.storageSummary])),
     monitoring: monitoring ? { prometheusUrl: monitoring.prometheusUrl, alertmanagerUrl: monitoring.alertmanagerUrl, alerts: monitoring.alerts } : undefined,

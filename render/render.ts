@@ -4,7 +4,8 @@
  *
  *   out/<stack>/hosts/<host>/<absolute path>   every file a step installs
  *   out/<stack>/steps/<host>/<NN>-<step>.sh    every step's stdin
- *   out/<stack>/clients/<client>.conf (+ .png) every WireGuard client, with a QR code
+ *   out/<stack>/clients/<client>.conf every WireGuard client, marked as the stand-in it is (no QR
+ *     code: a phone must never scan a stand-in's keys; npm run clients writes the real ones)
  *   out/<stack>/cloud/<resource>.user-data.yaml the first-boot user-data of each cloud machine
  *   out/<stack>/plan.json                      resources, steps and trigger hashes, stand-ins marked
  *   out/<stack>/serving.md                     each server's VRAM plan
@@ -13,13 +14,15 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { renderRunbook } from "./runbook";
 import * as path from "node:path";
-import * as QRCode from "qrcode";
 import { declareEstate } from "../components/program";
 import type { Estate } from "../components/estate";
 import type { Step } from "../components/host/remoteHost";
 import { renderServingPlan } from "../components/serving/plan";
 import { resolve, runUnderMocks, type RecordedResource } from "./runtime";
 import { renderInput, stackConfig } from "./stackFile";
+
+/** The first line of a rendered client config: its keys are the render's stand-ins. */
+export const STAND_IN_CLIENT = "# STAND-IN rendered offline: its keys are not the deployed ones. For the device's real config and QR code: npm run clients -- <stack>";
 
 export interface RenderedTree {
   /** Relative path (under out/<stack>/) to content. */
@@ -49,8 +52,7 @@ export async function renderStack(stack: string, config = stackConfig(stack), se
   }
   for (const [client, config] of Object.entries(estate.clientConfigs)) {
     const text = (await resolve(config)).value;
-    files.set(`clients/${client}.conf`, text);
-    files.set(`clients/${client}.png`, await QRCode.toBuffer(text, { type: "png", errorCorrectionLevel: "M", margin: 2, scale: 6 }));
+    files.set(`clients/${client}.conf`, `${STAND_IN_CLIENT}\n${text}`);
   }
   for (const resource of resources.filter((r) => typeof r.inputs.userData === "string")) {
     files.set(`cloud/${resource.name}.user-data.yaml`, resource.inputs.userData as string);

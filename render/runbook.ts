@@ -53,7 +53,7 @@ export function renderRunbook(view: RunbookView): string {
     "",
     "Add `{ name: <device> }` under `infernus:clients` (`fullTunnel: true` to send all its traffic through the edge), then:",
     "",
-    ...sh(`npm run up -- ${stack}`, `npm run pulumi -- stack output --show-secrets clientConfigs`, `npm run render -- ${stack}   # out/${stack}/clients/<device>.png: scan it with the WireGuard app`),
+    ...sh(`npm run up -- ${stack}`, `npm run clients -- ${stack}   # ~/.infernus/${stack}/clients/wireguard/<device>.png: scan it with the WireGuard app`),
     "",
     "## Rotate an API key",
     "",

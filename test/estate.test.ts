@@ -168,7 +168,7 @@ describe("index.ts", () => {
     expect(await pulumi.isSecret(pulumi.output(result.caCertificate))).toBe(false);
     expect((await resolve(result.tunnelAddresses)).value).toMatchObject({ edge: "10.66.0.1" });
     expect((result.storage as unknown as Record<string, { datasets: object[] }>).gpu1.datasets).toContainEqual({ name: "tank/rag", mountpoint: "/srv/rag", snapshots: "frequent", replica: "vault/backup/rag" });
-    expect(result.serving).toEqual({ gpu1: { models: ["gpt-oss-120b", "qwen3-coder-30b", "qwen3-embedding-8b"], residentSets: [["gpt-oss-120b", "qwen3-embedding-8b"], ["qwen3-coder-30b", "qwen3-embedding-8b"]] } });
+    expect(result.serving).toEqual({ gpu1: { models: ["gpt-oss-120b", "qwen3-coder-30b", "qwen3-embedding-8b"], residentSets: [["gpt-oss-120b", "qwen3-embedding-8b"], ["qwen3-coder-30b", "qwen3-embedding-8b"]], kinds: { "gpt-oss-120b": "chat", "qwen3-coder-30b": "chat", "qwen3-embedding-8b": "embedding" } } });
   });
 });
 

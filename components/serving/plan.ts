@@ -1,5 +1,6 @@
 /** A server's serving plan from its stack-config entry: the catalogue looked up, then the VRAM and host-RAM planners. */
 import type { ServerConfig } from "../config/schema";
+import type { ModelKind } from "./catalogue";
 import { gpuSpecOf } from "../gpu/catalogue";
 import { nvidiaGpus } from "../gpu/files";
 import { arcMaxBytes } from "../storage/files";
@@ -13,6 +14,8 @@ export interface ServerPlan extends ServingPlan {
   readonly host: MemoryHost;
   /** Loaded at boot: the stack's choice, else the first resident set. */
   readonly preload: readonly string[];
+  /** Every name the server serves, its LoRA adapters too (as chat), with its kind: what clients are set up for. */
+  readonly kinds: Readonly<Record<string, ModelKind>>;
 }
 
 export function servingPlan(server: ServerConfig, serverPath: string): ServerPlan {
@@ -44,12 +47,13 @@ export function servingPlan(server: ServerConfig, serverPath: string): ServerPla
   // The ARC exists only where ZFS does.
   const host: MemoryHost = { memoryGiB: server.memoryGiB, arcMaxBytes: server.pools.length > 0 ? arcMaxBytes(server) : 0, configPath: `${serverPath}.memoryGiB` };
   const none = { levels: {}, parkedBytes: 0, problems: [] };
-  if (refused.length > 0) return { gpus: [], models: [], sets: [], trades: [], alone: [], problems: refused, memory: none, host, preload: [] };
+  if (refused.length > 0) return { gpus: [], models: [], sets: [], trades: [], alone: [], problems: refused, memory: none, host, preload: [], kinds: {} };
   const gpus = nvidiaGpus(server).map((gpu, index) => ({ index, name: gpuSpecOf(gpu).marketingName, memoryGiB: gpuSpecOf(gpu).memoryGiB }));
   const vram = planServing(gpus, models);
   const memory = vram.problems.length > 0 ? none : planHostMemory(host, vram, weightsOf(vram));
   const preload = server.preload ?? vram.sets[0] ?? [];
-  return { ...vram, memory, host, preload, problems: [...vram.problems, ...memory.problems, ...preloadProblems(server.preload, vram, `${serverPath}.preload`)] };
+  const kinds = Object.fromEntries(models.flatMap((m, i) => [[m.name, m.spec.kind], ...server.models[i].loras.map((l) => [l.name, "chat"])]));
+  return { ...vram, memory, host, preload, kinds, problems: [...vram.problems, ...memory.problems, ...preloadProblems(server.preload, vram, `${serverPath}.preload`)] };
 }
 
 function preloadProblems(preload: readonly string[] | undefined, vram: ServingPlan, path: string): Problem[] {

@@ -1,0 +1,164 @@
+/**
+ * What `npm run clients` writes for the user's devices and tools, from the deployed stack's outputs
+ * (`pulumi stack output --json --show-secrets`): each device's wg-quick file and its QR code, and
+ * for each API user the settings of the tools he named, every one with the base URL and that
+ * user's key. Pure: the same outputs give the same files.
+ */
+import { dump } from "js-yaml";
+
+/** The first line of every file written: where it comes from, and how to bring it up to date. */
+export const HEADER = "# Written by npm run clients from the stack's outputs: run it again after npm run up.";
+
+/** The stack outputs the files are made from, as plain JSON. */
+export interface DeployedOutputs {
+  readonly apiBaseUrl: string;
+  readonly apiBaseUrlAtHome?: string;
+  readonly caCertificate?: string;
+  readonly apiKeys: Readonly<Record<string, string>>;
+  readonly clientConfigs: Readonly<Record<string, string>>;
+  /** Per server, each name it serves with its kind (chat, embedding, rerank). */
+  readonly serving: Readonly<Record<string, { readonly kinds: Readonly<Record<string, string>> }>>;
+}
+
+export interface ClientFile {
+  /** Relative to the clients folder. */
+  readonly path: string;
+  readonly content: string;
+}
+
+/** The CA file beside the others, named in every snippet that needs it. */
+export const CA_FILE = "ca.crt";
+
+/** Every served name of a kind, in the servers' order. */
+function servedOf(outputs: DeployedOutputs, kind: string): string[] {
+  return Object.values(outputs.serving).flatMap((s) => Object.entries(s.kinds).filter(([, k]) => k === kind).map(([name]) => name));
+}
+
+/** Each device's wg-quick file. */
+export function deviceFiles(outputs: DeployedOutputs): ClientFile[] {
+  return Object.entries(outputs.clientConfigs).map(([device, config]) => ({ path: `wireguard/${device}.conf`, content: config }));
+}
+
+/** For each API user, the tools' settings in a folder of the user's name. */
+export function userFiles(outputs: DeployedOutputs, folder: string): ClientFile[] {
+  const chat = servedOf(outputs, "chat");
+  const embedding = servedOf(outputs, "embedding");
+  const rerank = servedOf(outputs, "rerank");
+  const ca = outputs.caCertificate ? `${folder}/${CA_FILE}` : undefined;
+  return [
+    ...(outputs.caCertificate ? [{ path: CA_FILE, content: outputs.caCertificate }] : []),
+    ...Object.entries(outputs.apiKeys).flatMap(([user, key]) => {
+      const api = { baseUrl: outputs.apiBaseUrl, key, ca };
+      return [
+        { path: `${user}/env.sh`, content: renderEnv(api, outputs.apiBaseUrlAtHome) },
+        { path: `${user}/curl.sh`, content: renderCurl(api, chat[0]) },
+        { path: `${user}/continue.yaml`, content: renderContinue(api, user, { chat, embedding, rerank }) },
+        { path: `${user}/cline.sh`, content: renderCline(api, chat[0]) },
+        { path: `${user}/obsidian-copilot.json`, content: renderObsidianCopilot(api, { chat, embedding }) },
+        { path: `${user}/n8n-credential.json`, content: renderN8nCredential(api, user) },
+      ];
+    }),
+  ];
+}
+
+interface Api {
+  readonly baseUrl: string;
+  readonly key: string;
+  /** The CA file's path, where clients must trust the estate's own CA. */
+  readonly ca?: string;
+}
+
+/** Environment for the OpenAI SDKs (Python and Node read OPENAI_BASE_URL and OPENAI_API_KEY) and the CA for each runtime. */
+export function renderEnv(api: Api, atHome?: string): string {
+  return [
+    HEADER,
+    `export OPENAI_BASE_URL=${api.baseUrl}`,
+    `export OPENAI_API_KEY=${api.key}`,
+    ...(api.ca ? [`# The estate's own CA: Node, and Python's httpx and requests.`, `export NODE_EXTRA_CA_CERTS=${api.ca}`, `export SSL_CERT_FILE=${api.ca}`, `export REQUESTS_CA_BUNDLE=${api.ca}`] : []),
+    ...(atHome ? [`# At home with the internet down: the LAN gateway.`, `# export OPENAI_BASE_URL=${atHome}`] : []),
+    "",
+  ].join("\n");
+}
+
+/** A first request with curl, runnable as it is. */
+export function renderCurl(api: Api, model: string | undefined): string {
+  return [
+    "#!/bin/sh",
+    HEADER,
+    `curl ${api.ca ? `--cacert ${api.ca} ` : ""}-sS ${api.baseUrl}/chat/completions \\`,
+    `  -H "Authorization: Bearer ${api.key}" -H "Content-Type: application/json" \\`,
+    `  -d '${JSON.stringify({ model: model ?? "", messages: [{ role: "user", content: "Say OK." }] })}'`,
+    "",
+  ].join("\n");
+}
+
+/** Continue's config.yaml (~/.continue/config.yaml): each served model with its roles. */
+export function renderContinue(api: Api, user: string, models: { chat: readonly string[]; embedding: readonly string[]; rerank: readonly string[] }): string {
+  const entry = (model: string, provider: string, roles: string[]) => ({
+    name: model,
+    provider,
+    model,
+    apiBase: api.baseUrl,
+    apiKey: api.key,
+    roles,
+    ...(api.ca ? { requestOptions: { caBundlePath: api.ca } } : {}),
+  });
+  const config = {
+    name: `infernus (${user})`,
+    version: "1.0.0",
+    schema: "v1",
+    models: [
+      ...models.chat.map((m) => entry(m, "openai", ["chat", "edit", "apply"])),
+      ...models.embedding.map((m) => entry(m, "openai", ["embed"])),
+      // Continue's openai provider reads a rerank's data[]; vLLM answers results[], which its vllm provider reads (core/llm/llms/Vllm.ts).
+      ...models.rerank.map((m) => entry(m, "vllm", ["rerank"])),
+    ],
+  };
+  return `${HEADER}\n${dump(config, { lineWidth: -1, noRefs: true })}`;
+}
+
+/**
+ * Cline's own way to set a provider (its CLI, apps/cli/src/commands/auth.ts; the VS Code extension
+ * reads the same ~/.cline/data/settings/providers.json): the OpenAI-compatible provider at the
+ * gateway. Cline in VS Code trusts the system's CAs: install ca.crt there, or run it with
+ * NODE_EXTRA_CA_CERTS.
+ */
+export function renderCline(api: Api, model: string | undefined): string {
+  return [
+    "#!/bin/sh",
+    HEADER,
+    ...(api.ca ? [`export NODE_EXTRA_CA_CERTS=${api.ca}`] : []),
+    `exec cline auth -p openai-compatible -k '${api.key}' -m '${model ?? ""}' -b '${api.baseUrl}'`,
+    "",
+  ].join("\n");
+}
+
+/** Copilot for Obsidian's provider name for an OpenAI-compatible server (src/constants.ts, OPENAI_FORMAT). */
+export const OBSIDIAN_OPENAI_FORMAT = "3rd party (openai-format)";
+
+/**
+ * Settings for Copilot for Obsidian (logancyang/obsidian-copilot; .obsidian/plugins/copilot/data.json):
+ * the chat and embedding models at the gateway, as its CustomModel entries (src/aiParams.ts) that it
+ * migrates on first start. No key: since 4.0 it keeps keys in Obsidian's keychain only and drops any
+ * in the file (src/services/settingsPersistence.ts), so the key is pasted in its settings.
+ */
+export function renderObsidianCopilot(api: Api, models: { chat: readonly string[]; embedding: readonly string[] }): string {
+  const entry = (name: string, embedding: boolean) => ({ name, provider: OBSIDIAN_OPENAI_FORMAT, baseUrl: api.baseUrl, enabled: true, isEmbeddingModel: embedding });
+  const settings = {
+    activeModels: models.chat.map((m) => entry(m, false)),
+    activeEmbeddingModels: models.embedding.map((m) => entry(m, true)),
+    ...(models.chat[0] ? { defaultModelKey: `${models.chat[0]}|${OBSIDIAN_OPENAI_FORMAT}` } : {}),
+    ...(models.embedding[0] ? { embeddingModelKey: `${models.embedding[0]}|${OBSIDIAN_OPENAI_FORMAT}` } : {}),
+  };
+  return `${JSON.stringify(settings, null, 2)}\n`;
+}
+
+/**
+ * n8n's OpenAI credential (type openAiApi: apiKey, organizationId, url, header; packages/nodes-base/
+ * credentials/OpenAiApi.credentials.ts) for `n8n import:credentials --input=FILE`: an array, upserted
+ * on id, its data plain (the import encrypts it; packages/cli/src/commands/import/credentials.ts).
+ */
+export function renderN8nCredential(api: Api, user: string): string {
+  const credential = { id: `infernus${user.replace(/[^A-Za-z0-9]/g, "")}`.slice(0, 16), name: `infernus (${user})`, type: "openAiApi", data: { apiKey: api.key, organizationId: "", url: api.baseUrl, header: false } };
+  return `${JSON.stringify([credential], null, 2)}\n`;
+}
