@@ -7,7 +7,7 @@
 import { dump } from "js-yaml";
 
 /** The first line of every file written: where it comes from, and how to bring it up to date. */
-export const HEADER = "# Written by npm run clients from the stack's outputs: run it again after npm run up.";
+export const CLIENT_HEADER = "# Written by npm run clients from the stack's outputs: run it again after npm run up.";
 
 /** The stack outputs the files are made from, as plain JSON. */
 export interface DeployedOutputs {
@@ -71,7 +71,7 @@ interface Api {
 /** Environment for the OpenAI SDKs (Python and Node read OPENAI_BASE_URL and OPENAI_API_KEY) and the CA for each runtime. */
 export function renderEnv(api: Api, atHome?: string): string {
   return [
-    HEADER,
+    CLIENT_HEADER,
     `export OPENAI_BASE_URL=${api.baseUrl}`,
     `export OPENAI_API_KEY=${api.key}`,
     ...(api.ca ? [`# The estate's own CA: Node, and Python's httpx and requests.`, `export NODE_EXTRA_CA_CERTS=${api.ca}`, `export SSL_CERT_FILE=${api.ca}`, `export REQUESTS_CA_BUNDLE=${api.ca}`] : []),
@@ -84,7 +84,7 @@ export function renderEnv(api: Api, atHome?: string): string {
 export function renderCurl(api: Api, model: string | undefined): string {
   return [
     "#!/bin/sh",
-    HEADER,
+    CLIENT_HEADER,
     `curl ${api.ca ? `--cacert ${api.ca} ` : ""}-sS ${api.baseUrl}/chat/completions \\`,
     `  -H "Authorization: Bearer ${api.key}" -H "Content-Type: application/json" \\`,
     `  -d '${JSON.stringify({ model: model ?? "", messages: [{ role: "user", content: "Say OK." }] })}'`,
@@ -114,7 +114,7 @@ export function renderContinue(api: Api, user: string, models: { chat: readonly 
       ...models.rerank.map((m) => entry(m, "vllm", ["rerank"])),
     ],
   };
-  return `${HEADER}\n${dump(config, { lineWidth: -1, noRefs: true })}`;
+  return `${CLIENT_HEADER}\n${dump(config, { lineWidth: -1, noRefs: true })}`;
 }
 
 /**
@@ -126,7 +126,7 @@ export function renderContinue(api: Api, user: string, models: { chat: readonly 
 export function renderCline(api: Api, model: string | undefined): string {
   return [
     "#!/bin/sh",
-    HEADER,
+    CLIENT_HEADER,
     ...(api.ca ? [`export NODE_EXTRA_CA_CERTS=${api.ca}`] : []),
     `exec cline auth -p openai-compatible -k '${api.key}' -m '${model ?? ""}' -b '${api.baseUrl}'`,
     "",
