@@ -1,12 +1,14 @@
 /**
  * What `npm run clients` writes for the user's devices and tools, from the deployed stack's outputs
- * (`pulumi stack output --json --show-secrets`): each device's wg-quick file and its QR code, and
- * for each API user the settings of the tools he named, every one with the base URL and that
- * user's key. Pure: the same outputs give the same files.
+ * (`pulumi stack output --json --show-secrets`): each device's wg-quick file, and for each API
+ * user the settings of the tools the user works with (the SDKs, curl, Continue, Cline, Copilot for
+ * Obsidian, n8n), every one with the base URL and that user's key. Pure: the same outputs give the
+ * same files.
  */
+import { createHash } from "node:crypto";
 import { dump } from "js-yaml";
 
-/** The first line of every file written: where it comes from, and how to bring it up to date. */
+/** The header of every script and YAML file written: where it comes from, and how to bring it up to date. */
 export const CLIENT_HEADER = "# Written by npm run clients from the stack's outputs: run it again after npm run up.";
 
 /** The stack outputs the files are made from, as plain JSON. */
@@ -41,6 +43,7 @@ export function deviceFiles(outputs: DeployedOutputs): ClientFile[] {
 
 /** For each API user, the tools' settings in a folder of the user's name. */
 export function userFiles(outputs: DeployedOutputs, folder: string): ClientFile[] {
+  // A first request and Cline need a chat model to name.
   const chat = servedOf(outputs, "chat");
   const embedding = servedOf(outputs, "embedding");
   const rerank = servedOf(outputs, "rerank");
@@ -51,9 +54,9 @@ export function userFiles(outputs: DeployedOutputs, folder: string): ClientFile[
       const api = { baseUrl: outputs.apiBaseUrl, key, ca };
       return [
         { path: `${user}/env.sh`, content: renderEnv(api, outputs.apiBaseUrlAtHome) },
-        { path: `${user}/curl.sh`, content: renderCurl(api, chat[0]) },
+        ...(chat[0] ? [{ path: `${user}/curl.sh`, content: renderCurl(api, chat[0]) }] : []),
         { path: `${user}/continue.yaml`, content: renderContinue(api, user, { chat, embedding, rerank }) },
-        { path: `${user}/cline.sh`, content: renderCline(api, chat[0]) },
+        ...(chat[0] ? [{ path: `${user}/cline.sh`, content: renderCline(api, chat[0]) }] : []),
         { path: `${user}/obsidian-copilot.json`, content: renderObsidianCopilot(api, { chat, embedding }) },
         { path: `${user}/n8n-credential.json`, content: renderN8nCredential(api, user) },
       ];
@@ -68,26 +71,31 @@ interface Api {
   readonly ca?: string;
 }
 
+/** A value as one shell word, whatever it holds (a folder with spaces, quotes or $). */
+export const shellWord = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
+
 /** Environment for the OpenAI SDKs (Python and Node read OPENAI_BASE_URL and OPENAI_API_KEY) and the CA for each runtime. */
 export function renderEnv(api: Api, atHome?: string): string {
   return [
     CLIENT_HEADER,
-    `export OPENAI_BASE_URL=${api.baseUrl}`,
-    `export OPENAI_API_KEY=${api.key}`,
-    ...(api.ca ? [`# The estate's own CA: Node, and Python's httpx and requests.`, `export NODE_EXTRA_CA_CERTS=${api.ca}`, `export SSL_CERT_FILE=${api.ca}`, `export REQUESTS_CA_BUNDLE=${api.ca}`] : []),
-    ...(atHome ? [`# At home with the internet down: the LAN gateway.`, `# export OPENAI_BASE_URL=${atHome}`] : []),
+    `export OPENAI_BASE_URL=${shellWord(api.baseUrl)}`,
+    `export OPENAI_API_KEY=${shellWord(api.key)}`,
+    ...(api.ca ? [`# The estate's own CA: Node, and Python's httpx and requests.`, ...["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"].map((name) => `export ${name}=${shellWord(api.ca!)}`)] : []),
+    ...(atHome ? [`# At home with the internet down: the LAN gateway.`, `# export OPENAI_BASE_URL=${shellWord(atHome)}`] : []),
     "",
   ].join("\n");
 }
 
-/** A first request with curl, runnable as it is. */
-export function renderCurl(api: Api, model: string | undefined): string {
+/** A first request with curl, runnable as it is; the key reaches curl on its standard input, not its command line (which ps shows). */
+export function renderCurl(api: Api, model: string): string {
   return [
     "#!/bin/sh",
     CLIENT_HEADER,
-    `curl ${api.ca ? `--cacert ${api.ca} ` : ""}-sS ${api.baseUrl}/chat/completions \\`,
-    `  -H "Authorization: Bearer ${api.key}" -H "Content-Type: application/json" \\`,
-    `  -d '${JSON.stringify({ model: model ?? "", messages: [{ role: "user", content: "Say OK." }] })}'`,
+    `curl ${api.ca ? `--cacert ${shellWord(api.ca)} ` : ""}-sS ${shellWord(`${api.baseUrl}/chat/completions`)} \\`,
+    `  -H @- -H 'Content-Type: application/json' \\`,
+    `  -d ${shellWord(JSON.stringify({ model, messages: [{ role: "user", content: "Say OK." }] }))} <<'HEADER'`,
+    `Authorization: Bearer ${api.key}`,
+    "HEADER",
     "",
   ].join("\n");
 }
@@ -118,17 +126,17 @@ export function renderContinue(api: Api, user: string, models: { chat: readonly 
 }
 
 /**
- * Cline's own way to set a provider (its CLI, apps/cli/src/commands/auth.ts; the VS Code extension
- * reads the same ~/.cline/data/settings/providers.json): the OpenAI-compatible provider at the
- * gateway. Cline in VS Code trusts the system's CAs: install ca.crt there, or run it with
- * NODE_EXTRA_CA_CERTS.
+ * Cline's own way to set a provider, its CLI (apps/cli/src/commands/auth.ts): the OpenAI-compatible
+ * provider at the gateway. Its flags take the key on the command line, so run it on a machine of
+ * your own. In VS Code, the same provider is set in Cline's settings with these values; it trusts
+ * the system's CAs, so install ca.crt there.
  */
-export function renderCline(api: Api, model: string | undefined): string {
+export function renderCline(api: Api, model: string): string {
   return [
     "#!/bin/sh",
     CLIENT_HEADER,
-    ...(api.ca ? [`export NODE_EXTRA_CA_CERTS=${api.ca}`] : []),
-    `exec cline auth -p openai-compatible -k '${api.key}' -m '${model ?? ""}' -b '${api.baseUrl}'`,
+    ...(api.ca ? [`export NODE_EXTRA_CA_CERTS=${shellWord(api.ca)}`] : []),
+    `exec cline auth -p openai-compatible -k ${shellWord(api.key)} -m ${shellWord(model)} -b ${shellWord(api.baseUrl)}`,
     "",
   ].join("\n");
 }
@@ -138,9 +146,10 @@ export const OBSIDIAN_OPENAI_FORMAT = "3rd party (openai-format)";
 
 /**
  * Settings for Copilot for Obsidian (logancyang/obsidian-copilot; .obsidian/plugins/copilot/data.json):
- * the chat and embedding models at the gateway, as its CustomModel entries (src/aiParams.ts) that it
- * migrates on first start. No key: since 4.0 it keeps keys in Obsidian's keychain only and drops any
- * in the file (src/services/settingsPersistence.ts), so the key is pasted in its settings.
+ * the chat and embedding models at the gateway, as its CustomModel entries (src/aiParams.ts), which
+ * it migrates when it starts. No key: a 4.x install that began with no data.json keeps keys in
+ * Obsidian's keychain and drops any found in the file (src/services/settingsPersistence.ts), so the
+ * key is pasted in its settings.
  */
 export function renderObsidianCopilot(api: Api, models: { chat: readonly string[]; embedding: readonly string[] }): string {
   const entry = (name: string, embedding: boolean) => ({ name, provider: OBSIDIAN_OPENAI_FORMAT, baseUrl: api.baseUrl, enabled: true, isEmbeddingModel: embedding });
@@ -159,6 +168,8 @@ export function renderObsidianCopilot(api: Api, models: { chat: readonly string[
  * on id, its data plain (the import encrypts it; packages/cli/src/commands/import/credentials.ts).
  */
 export function renderN8nCredential(api: Api, user: string): string {
-  const credential = { id: `infernus${user.replace(/[^A-Za-z0-9]/g, "")}`.slice(0, 16), name: `infernus (${user})`, type: "openAiApi", data: { apiKey: api.key, organizationId: "", url: api.baseUrl, header: false } };
+  // The import upserts on id: one of the user's own, whatever his name's length or dashes.
+  const id = `infernus${createHash("sha256").update(user).digest("hex").slice(0, 8)}`;
+  const credential = { id, name: `infernus (${user})`, type: "openAiApi", data: { apiKey: api.key, organizationId: "", url: api.baseUrl, header: false } };
   return `${JSON.stringify([credential], null, 2)}\n`;
 }

@@ -4,8 +4,10 @@
  * its mode, each device's QR code decoded back to its config, and every tool's settings parsed,
  * with the gateway's base URL and the user's own key.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -36,7 +38,8 @@ describe("npm run clients from the deployed stack's outputs", () => {
     vi.resetModules();
     const { result } = await runUnderMocks(() => import("../../index"), { config: pulumiConfig(chosen), secretKeys: secretKeysOf(chosen), stack: "home" });
     outputs = (await resolve(pulumi.output(result as unknown as Record<string, unknown>))).value as unknown as DeployedOutputs;
-    dir = path.join(mkdtempSync(path.join(tmpdir(), "infernus-clients-")), "home");
+    // A folder whose name needs quoting in every script written.
+    dir = path.join(mkdtempSync(path.join(tmpdir(), "infernus-clients-")), "Kirill's $HOME clients");
     written = await writeClients(JSON.parse(JSON.stringify(outputs)) as DeployedOutputs, dir, (device, qr) => (shown[device] = qr));
   });
 
@@ -75,12 +78,42 @@ describe("npm run clients from the deployed stack's outputs", () => {
     for (const [user, key] of Object.entries(outputs.apiKeys)) {
       const env = execFileSync("bash", ["-c", `. "$1" && printf '%s\\n' "$OPENAI_BASE_URL" "$OPENAI_API_KEY" "$NODE_EXTRA_CA_CERTS" "$SSL_CERT_FILE"`, "_", path.join(dir, user, "env.sh")], { encoding: "utf8" }).split("\n");
       expect(env.slice(0, 4)).toEqual([outputs.apiBaseUrl, key, path.join(dir, "ca.crt"), path.join(dir, "ca.crt")]);
-      const curl = readFileSync(path.join(dir, user, "curl.sh"), "utf8");
-      expect(curl).toContain(`curl --cacert ${path.join(dir, "ca.crt")} -sS ${outputs.apiBaseUrl}/chat/completions`);
-      expect(curl).toContain(`Authorization: Bearer ${key}`);
       expect(execFileSync("sh", ["-n", path.join(dir, user, "curl.sh")], { encoding: "utf8" })).toBe("");
     }
     expect(readFileSync(path.join(dir, "ca.crt"), "utf8")).toBe(outputs.caCertificate);
+  });
+
+  it("writes a curl.sh that really asks the API: the key on curl's standard input, not its command line", async () => {
+    const seen: { authorization?: string; body: string; url?: string }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        seen.push({ authorization: req.headers.authorization, body, url: req.url });
+        res.end("{}");
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const script = path.join(dir, "curl-test.sh");
+      writeFileSync(script, renderCurl({ baseUrl: `http://127.0.0.1:${port}/v1`, key: "sk-infernus-curl-test" }, "gpt-oss-120b"));
+      const out = await new Promise<string>((done, fail) => execFile("sh", [script], { encoding: "utf8" }, (error, stdout) => (error ? fail(error) : done(stdout))));
+      expect(out).toBe("{}");
+      expect(seen).toEqual([{ authorization: "Bearer sk-infernus-curl-test", url: "/v1/chat/completions", body: JSON.stringify({ model: "gpt-oss-120b", messages: [{ role: "user", content: "Say OK." }] }) }]);
+      expect(readFileSync(script, "utf8")).not.toMatch(/^curl .*sk-infernus-curl-test/m);
+    } finally {
+      server.close();
+      rmSync(path.join(dir, "curl-test.sh"));
+    }
+  });
+
+  it("removes what an earlier run wrote that the outputs no longer have: a removed device's key", async () => {
+    const again = path.join(path.dirname(dir), "again");
+    await writeClients(outputs, again);
+    const fewer = { ...outputs, clientConfigs: { laptop: outputs.clientConfigs.laptop } };
+    await writeClients(fewer, again);
+    expect(tree(again).filter((f) => f.startsWith("wireguard/"))).toEqual(["wireguard/laptop.conf", "wireguard/laptop.png"]);
   });
 
   it("writes a Continue config that Continue's own schema accepts (@continuedev/config-yaml, configYamlSchema)", () => {
@@ -104,8 +137,10 @@ describe("npm run clients from the deployed stack's outputs", () => {
   it("sets Cline up with its own command: the OpenAI-compatible provider at the gateway, with the CA", () => {
     const script = readFileSync(path.join(dir, "ide/cline.sh"), "utf8");
     expect(script).toContain(`exec cline auth -p openai-compatible -k '${outputs.apiKeys.ide}' -m 'gpt-oss-120b' -b '${outputs.apiBaseUrl}'`);
-    expect(script).toContain(`export NODE_EXTRA_CA_CERTS=${path.join(dir, "ca.crt")}`);
-    expect(tool("shellcheck", ["-s", "sh", path.join(dir, "ide/cline.sh"), path.join(dir, "ide/curl.sh")]).stdout).toBe("");
+    // The folder's name quoted as one word, apostrophe and $ kept.
+    expect(execFileSync("sh", ["-c", `${script.split("\n").find((l) => l.startsWith("export "))!}; printf %s "$NODE_EXTRA_CA_CERTS"`], { encoding: "utf8" })).toBe(path.join(dir, "ca.crt"));
+    // Infos aside: the folder's literal $ in single quotes is what is meant.
+    expect(tool("shellcheck", ["-S", "warning", "-s", "sh", path.join(dir, "ide/cline.sh"), path.join(dir, "ide/curl.sh")]).stdout).toBe("");
   });
 
   it("gives Copilot for Obsidian the chat and embedding models at the gateway, and no key (it keeps keys in the keychain)", () => {
@@ -120,7 +155,9 @@ describe("npm run clients from the deployed stack's outputs", () => {
   it("writes n8n's OpenAI credential as its import reads it: an array, type openAiApi, the key and the gateway's URL", () => {
     const [credential, ...rest] = JSON.parse(readFileSync(path.join(dir, "n8n/n8n-credential.json"), "utf8")) as { id: string; name: string; type: string; data: Record<string, unknown> }[];
     expect(rest).toEqual([]);
-    expect(credential).toEqual({ id: "infernusn8n", name: "infernus (n8n)", type: "openAiApi", data: { apiKey: outputs.apiKeys.n8n, organizationId: "", url: outputs.apiBaseUrl, header: false } });
+    // Its id is the user's own (the import upserts on it): a hash of the name, so long or dashed names never collide.
+    expect(credential.id).toMatch(/^infernus[0-9a-f]{8}$/);
+    expect(credential).toEqual({ id: credential.id, name: "infernus (n8n)", type: "openAiApi", data: { apiKey: outputs.apiKeys.n8n, organizationId: "", url: outputs.apiBaseUrl, header: false } });
   });
 });
 

@@ -19,7 +19,8 @@ JSON
   stub pulumi 'case "$*" in
     version) echo v3.265.0 ;;
     "stack output --stack home --json --show-secrets") cat "$OUTPUTS" ;;
-    *) echo "error: no stack named '\''$3'\'' found" >&2; exit 255 ;;
+    "stack output --stack destroyed --json --show-secrets") echo "{}" ;;
+    *) echo "error: no stack named '\''$4'\'' found" >&2; exit 255 ;;
   esac'
 }
 
@@ -29,23 +30,46 @@ JSON
   [[ $output == *"files in $BATS_TEST_TMPDIR/clients (only you can read them)"* ]]
   [ "$(stat -c %a "$BATS_TEST_TMPDIR/clients")" = 700 ]
   [ "$(stat -c %a "$BATS_TEST_TMPDIR/clients/wireguard/phone.conf")" = 600 ]
-  grep -q 'OPENAI_API_KEY=sk-infernus-ide-0000' "$BATS_TEST_TMPDIR/clients/ide/env.sh"
+  grep -q "OPENAI_API_KEY='sk-infernus-ide-0000'" "$BATS_TEST_TMPDIR/clients/ide/env.sh"
   # Its outputs file held every secret: no copy is left in the temporary folder.
   run grep -rq sk-infernus-ide-0000 "$TMPDIR"
   [ "$status" -eq 1 ]
   [ -z "$(find "$TMPDIR" -name outputs.json)" ]
 }
 
-@test "refuses a folder inside out/, where the render's stand-ins live" {
-  run bash "$script" home "$root/out/home/real-clients"
+@test "takes a relative folder from where the user typed it, as npm passes it (INIT_CWD)" {
+  mkdir -p "$BATS_TEST_TMPDIR/work"
+  INIT_CWD=$BATS_TEST_TMPDIR/work run bash "$script" home mine
+  [ "$status" -eq 0 ]
+  [ -f "$BATS_TEST_TMPDIR/work/mine/ide/env.sh" ]
+}
+
+@test "refuses a folder inside the checkout (out/ or anywhere git could commit a key)" {
+  for dir in "$root/out/home/real-clients" "$root/clients" "$root"; do
+    run bash "$script" home "$dir"
+    [ "$status" -eq 64 ]
+    [[ $output == *"is inside this checkout, where git could commit the keys"*"choose a folder outside it (the default is ~/.infernus/home/clients)"* ]]
+  done
+  INIT_CWD=$root run bash "$script" home mine
   [ "$status" -eq 64 ]
-  [[ $output == *"is inside out/, where the render writes its stand-ins; choose another folder (the default is ~/.infernus/home/clients)"* ]]
   not_called "stack output"
 }
 
-@test "says so when the stack has no outputs yet" {
+@test "says so when pulumi cannot read the stack, or the stack has no outputs, and writes nothing" {
   run bash "$script" nowhere "$BATS_TEST_TMPDIR/clients"
   [ "$status" -eq 1 ]
-  [[ $output == *"infernus: no outputs for stack nowhere"*"run npm run up -- nowhere first"* ]]
+  [[ $output == *"infernus: pulumi could not read stack nowhere's outputs: error: no stack named 'nowhere' found"*"is it deployed (npm run up -- nowhere)"* ]]
+  run bash "$script" destroyed "$BATS_TEST_TMPDIR/clients"
+  [ "$status" -eq 1 ]
+  [[ $output == *"infernus: stack destroyed has no apiBaseUrl, apiKeys, clientConfigs, serving among its outputs: it is not deployed; npm run up -- destroyed first"* ]]
   [ ! -e "$BATS_TEST_TMPDIR/clients" ]
+}
+
+@test "refuses what is not a stack name, and flags it does not have" {
+  for args in "../x" "a/b/c/d" "home dir extra" "--load"; do
+    # shellcheck disable=SC2086 # each case is its own words
+    run bash "$script" $args
+    [ "$status" -eq 64 ]
+  done
+  not_called "stack output"
 }
