@@ -36,8 +36,11 @@ export async function writeClients(outputs: DeployedOutputs, dir: string, termin
   return written;
 }
 
-function filesBelow(dir: string, at = ""): string[] {
-  return readdirSync(path.join(dir, at), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesBelow(dir, path.join(at, e.name)) : [path.join(at, e.name)]));
+/** Every file below `dir`, relative to it, sorted. */
+export function filesBelow(dir: string, at = ""): string[] {
+  return readdirSync(path.join(dir, at), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesBelow(dir, path.join(at, e.name)) : [path.join(at, e.name)]))
+    .sort();
 }
 
 /** The outputs a deployed stack has; a stack never brought up (or destroyed) has none of them. */

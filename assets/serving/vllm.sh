@@ -77,7 +77,8 @@ in_flight() {
     awk '/^vllm:num_requests_(running|waiting)[{ ]/ { n += $NF } END { print n + 0 }'
 }
 IFS=, read -ra cards <<<"$GPU"
-if ((${#cards[@]} > 1)); then where="the fullest of GPUs $GPU"; else where="GPU $GPU"; fi
+# Its cards as messages name them, and the one whose free memory counts.
+if ((${#cards[@]} > 1)); then named="GPUs $GPU" fullest="the fullest of GPUs $GPU"; else named="GPU $GPU" fullest="GPU $GPU"; fi
 # The least free memory of its cards; nothing when nvidia-smi does not report every one.
 free_mib() {
   nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits -i "$GPU" |
@@ -116,9 +117,9 @@ wait_free() {
     [[ -z $free ]] || ((free < NEED_MIB)) || return 0
     if ((SECONDS >= deadline)); then
       if [[ -z $free ]]; then
-        say "nvidia-smi did not report the free memory of ${where#the fullest of } for ${FREE_SECONDS}s: not started (run nvidia-smi on the server)"
+        say "nvidia-smi did not report the free memory of $named for ${FREE_SECONDS}s: not started (run nvidia-smi on the server)"
       else
-        say "$where has $free MiB free after ${FREE_SECONDS}s, $model needs $NEED_MIB MiB: another process holds the card (nvidia-smi lists it)"
+        say "$fullest has $free MiB free after ${FREE_SECONDS}s, $model needs $NEED_MIB MiB: another process holds the card (nvidia-smi lists it)"
       fi
       return 1
     fi

@@ -5,7 +5,7 @@
  * with the gateway's base URL and the user's own key.
  */
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,16 +17,12 @@ import jsQR from "jsqr";
 import { PNG } from "pngjs";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { renderCline, renderContinue, renderCurl, renderEnv, renderN8nCredential, renderObsidianCopilot, type DeployedOutputs } from "../../components/clients/files";
-import { writeClients } from "../../clients/main";
+import { filesBelow, writeClients } from "../../clients/main";
 import { resolve, runUnderMocks } from "../../render/runtime";
 import { pulumiConfig, secretKeysOf, tool } from "../helpers";
 import { chosen } from "../serving/chosen";
 import { README_EXAMPLE } from "./readme";
 
-/** Every file below `dir`, relative. */
-function tree(dir: string, at = ""): string[] {
-  return readdirSync(path.join(dir, at), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tree(dir, path.join(at, e.name)) : [path.join(at, e.name)])).sort();
-}
 
 describe("npm run clients from the deployed stack's outputs", () => {
   let outputs: DeployedOutputs;
@@ -51,13 +47,13 @@ describe("npm run clients from the deployed stack's outputs", () => {
       "ca.crt",
       ...users.flatMap((u) => ["env.sh", "curl.sh", "continue.yaml", "cline.sh", "obsidian-copilot.json", "n8n-credential.json"].map((f) => `${u}/${f}`)),
     ].sort();
-    expect(tree(dir)).toEqual(expected);
+    expect(filesBelow(dir)).toEqual(expected);
     expect([...written].sort()).toEqual(expected);
   });
 
   it("lets only the user read them: files 0600, folders 0700", () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-    for (const file of tree(dir)) {
+    for (const file of filesBelow(dir)) {
       expect(statSync(path.join(dir, file)).mode & 0o777, file).toBe(0o600);
       expect(statSync(path.dirname(path.join(dir, file))).mode & 0o777, file).toBe(0o700);
     }
@@ -113,7 +109,7 @@ describe("npm run clients from the deployed stack's outputs", () => {
     await writeClients(outputs, again);
     const fewer = { ...outputs, clientConfigs: { laptop: outputs.clientConfigs.laptop } };
     await writeClients(fewer, again);
-    expect(tree(again).filter((f) => f.startsWith("wireguard/"))).toEqual(["wireguard/laptop.conf", "wireguard/laptop.png"]);
+    expect(filesBelow(again).filter((f) => f.startsWith("wireguard/"))).toEqual(["wireguard/laptop.conf", "wireguard/laptop.png"]);
   });
 
   it("writes a Continue config that Continue's own schema accepts (@continuedev/config-yaml, configYamlSchema)", () => {
