@@ -5,7 +5,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { App } from "./apps/app";
-import { appDataDir, appOpenings } from "./apps/placement";
+import { APP_CATALOGUE, gatewayKeyOf } from "./apps/catalogue";
+import { PROBE_INTERVAL_SECONDS, searxngUnit } from "./apps/files";
+import { appDataDir, appOpenings, webhookRoutes } from "./apps/placement";
 import { CHECK_KEY_NAME } from "./check/files";
 import { SelfCheck } from "./check/selfCheck";
 import { peerRequests } from "./config/checks";
@@ -163,6 +165,7 @@ export class Estate extends pulumi.ComponentResource {
         tunnelAddress: edgeAddress,
         upstreamKey,
         acme: edge.domain && edge.acmeEmail ? { domain: edge.domain, email: edge.acmeEmail } : undefined,
+        webhooks: webhookRoutes(config, addressOf),
         // Its own server's llama-swap first: on the same machine, it answers with the internet down.
         lan: lanGateway && {
           address: lanGateway.address,
@@ -260,7 +263,8 @@ export class Estate extends pulumi.ComponentResource {
             s.models.flatMap((m) => [{ name: m.name, server: s.name, kind: modelSpecOf(m).kind }, ...m.loras.map((l) => ({ name: l.name, server: s.name, kind: "chat", base: m.name }))]),
           ),
           edge: edge.name,
-          apps: Object.values(this.apps).map((app) => ({ name: app.name, host: app.host, healthUrl: app.healthUrl })),
+          // A finding may be two probes old: the timer's last run, and one that is late.
+          apps: Object.values(this.apps).map((app) => ({ name: app.name, host: app.host, healthUrl: app.healthUrl, probeMaxAgeSeconds: app.probed ? 3 * PROBE_INTERVAL_SECONDS : undefined })),
           lanGateway: lanGateway && lanUrls && { server: lanGateway.server.name, healthUrl: lanUrls.probe.healthUrl },
         })),
       },
@@ -284,8 +288,9 @@ export class Estate extends pulumi.ComponentResource {
   }
 
   /**
-   * Each app on its host, after that host's own steps. Perplexica calls the LAN gateway on the same
-   * machine (it answers with the internet down), else the edge's through the tunnel.
+   * Each app on its host, after that host's own steps, the vector stores first (Open WebUI needs
+   * their keys). An app that calls the models calls the LAN gateway on the same machine (it answers
+   * with the internet down), else the edge's through the tunnel, with its own key.
    */
   private placeApps(name: string, config: EstateConfig, edgeAddress: string, addressOf: (peer: string) => string, lanGateway?: LanGatewayPlace): Record<string, App> {
     const domain = config.edge.domain;
@@ -294,30 +299,35 @@ export class Estate extends pulumi.ComponentResource {
     // with the private CA it calls that address, which the certificate names too.
     const gatewayAddress = (host: string) => (lanGateway?.server.name === host ? lanGateway.address : edgeAddress);
     const hostOf = (host: string) => (host === config.edge.name ? this.edge.host : this.servers[host].host);
-    return Object.fromEntries(
-      config.apps.map((app) => [
-        app.name,
-        new App(
-          `${name}-app-${app.name}`,
-          {
-            app,
-            host: hostOf(app.host),
-            listen: addressOf(app.host),
-            tunnelInterface: config.tunnel.interface,
-            dataDir: appDataDir(config, app),
-            gateway:
-              app.kind === "perplexica"
-                ? {
-                    baseUrl: `https://${domain ?? gatewayAddress(app.host)}${port}/v1`,
-                    hosts: domain ? [`${domain}:${gatewayAddress(app.host)}`] : [],
-                    caCertificate: domain ? undefined : this.gateway.caCertificate,
-                    apiKey: this.gateway.apiKeys[app.apiKey ?? app.name],
-                  }
-                : undefined,
-          },
-          { parent: this },
-        ),
-      ]),
-    );
+    const placed: Record<string, App> = {};
+    const ordered = [...config.apps.filter((a) => a.kind === "qdrant"), ...config.apps.filter((a) => a.kind !== "qdrant")];
+    for (const app of ordered) {
+      const callsModels = APP_CATALOGUE[app.kind].runtime !== undefined;
+      const store = app.kind === "open-webui" ? placed[app.vectorStore ?? config.apps.find((a) => a.kind === "qdrant")!.name] : undefined;
+      const search = app.kind === "open-webui" && app.webSearch ? config.apps.find((a) => a.kind === "perplexica" && a.host === app.host) : undefined;
+      placed[app.name] = new App(
+        `${name}-app-${app.name}`,
+        {
+          app,
+          host: hostOf(app.host),
+          listen: addressOf(app.host),
+          tunnelInterface: config.tunnel.interface,
+          dataDir: appDataDir(config, app),
+          gateway: callsModels
+            ? {
+                baseUrl: `https://${domain ?? gatewayAddress(app.host)}${port}/v1`,
+                hosts: domain ? [`${domain}:${gatewayAddress(app.host)}`] : [],
+                caCertificate: domain ? undefined : this.gateway.caCertificate,
+                apiKey: this.gateway.apiKeys[gatewayKeyOf(app)],
+                publicOrigin: this.gateway.origin,
+              }
+            : undefined,
+          vectorStore: store && { url: store.url, apiKey: store.apiKey! },
+          searxngUnit: search && searxngUnit(search.name),
+        },
+        { parent: this },
+      );
+    }
+    return Object.fromEntries(config.apps.map((app) => [app.name, placed[app.name]]));
   }
 }

@@ -39,7 +39,7 @@ while read -r kind a b c d e f; do
   peer) peers+=("$a") ;;
   server) servers+=("$a $b $c $d $e $f") ;;
   model) models+=("$a $b $c $d") ;;
-  app) apps+=("$a $b $c") ;;
+  app) apps+=("$a $b $c $d") ;;
   lan) lan_gateway="$a $b" ;;
   esac
 done < <(grep -v '^#' "$conf")
@@ -127,6 +127,18 @@ gateway_call() {
   [[ -n $ca_file ]] && tls+=(--cacert "$ca_file")
   [[ -n $connect_to ]] && tls+=(--connect-to "::$connect_to:")
   curl -sS --max-time "$seconds" "${tls[@]}" -o "$scratch/body" -w '%{http_code} %{time_total}' "$@" "$gateway$path" 2>"$scratch/curl.error" || true
+}
+
+# probe_reason STATUS: what an app's failed probe means, from what it got.
+probe_reason() {
+  case $1 in
+  401) echo "the gateway refuses its key (401): pulumi up writes the app's key anew" ;;
+  429) echo "its key is past its rate limit (429): raise requestsPerMinute of its infernus:apiKeys entry" ;;
+  5*) echo "the gateway answers $1: see gateway /v1/models above" ;;
+  no-container) echo "its container does not run" ;;
+  *CERT* | *SSL*) echo "its container does not trust the gateway's certificate ($1)" ;;
+  *) echo "it does not reach the gateway ($1)" ;;
+  esac
 }
 
 printf '%-8s %-34s %s\n' STATUS CHECK DETAIL
@@ -276,9 +288,12 @@ for entry in "${models[@]}"; do
   fi
 done
 
-# The user's apps: each answers its health path over the tunnel, as a client would reach it.
+# The user's apps: each answers its health path over the tunnel, as a client would reach it; one
+# that calls the models also finds them from inside its container, with its own key and trust
+# store (its host's infernus-app-probe, read from that host's metrics).
+[[ -s $scratch/edge ]] || scrape "$edge_metrics" "$scratch/edge" || true
 for entry in "${apps[@]}"; do
-  read -r name host url <<<"$entry"
+  read -r name host url probe_max_age <<<"$entry"
   if [[ -z ${reachable[$host]+x} && $host != "$edge_name" ]]; then
     row failed "app $name" "not asked: $host does not answer (see server $host)"
     continue
@@ -289,6 +304,28 @@ for entry in "${apps[@]}"; do
     row ok "app $name" "$url answers in $(ms "$took")"
   else
     row failed "app $name" "$url: HTTP ${code:-none} $(head -c 120 "$scratch/curl.error" | tr -s '\n' ' '): on $host: journalctl -u infernus-$name -n 50"
+  fi
+  [[ ${probe_max_age:--} != - ]] || continue
+  file=$scratch/server.$host
+  [[ $host != "$edge_name" ]] || file=$scratch/edge
+  check="app $name to the models"
+  found=$(value "$file" infernus_app_gateway_up "app=$name")
+  probed_at=$(value "$file" infernus_app_gateway_probe_timestamp_seconds "app=$name")
+  line=$(grep -m1 "^infernus_app_gateway_up{app=\"$name\"" "$file" 2>/dev/null)
+  status=$(sed -n 's/.*status="\([^"]*\)".*/\1/p' <<<"$line")
+  lacking=$(sed -n 's/.*missing="\([^"]*\)".*/\1/p' <<<"$line")
+  probed_at=${probed_at:-0}
+  age=$(($(date +%s) - ${probed_at%.*}))
+  if [[ -z $found ]]; then
+    row failed "$check" "$host has no finding of infernus-app-probe: on $host: systemctl status infernus-app-probe@$name.timer"
+  elif ((age > probe_max_age)); then
+    row failed "$check" "the last probe is ${age} s old (limit $probe_max_age s): on $host: systemctl status infernus-app-probe@$name.timer"
+  elif [[ $found == 1 ]]; then
+    row ok "$check" "lists its models at the gateway with its own key, ${age} s ago"
+  elif [[ -n $lacking && $status == 200 ]]; then
+    row failed "$check" "the gateway lists no ${lacking//,/, } for its key: journalctl -u infernus-llama-swap on the servers"
+  else
+    row failed "$check" "$(probe_reason "$status"): on $host: sudo infernus-app-probe $name"
   fi
 done
 

@@ -18,6 +18,13 @@ export interface AppSpec {
   readonly guard: "none" | "api-key" | "login";
   /** Keeps data that cannot be downloaded again, so it must live on the RAG dataset. */
   readonly ragStore: boolean;
+  /** How the container calls the gateway (whose trust store it needs), for an app that does. */
+  readonly runtime?: "node" | "python";
+  /**
+   * The app's own paths that take webhooks, where the stack lets the internet send them: n8n's
+   * production, test (only while the editor listens) and waiting (Wait nodes) webhooks.
+   */
+  readonly webhookPaths?: readonly string[];
   readonly title: string;
 }
 
@@ -31,6 +38,7 @@ export const APP_CATALOGUE: Readonly<Record<AppKind, AppSpec>> = {
     health: "/",
     guard: "none",
     ragStore: false,
+    runtime: "node",
     title: "Perplexica (AI search)",
   },
   qdrant: {
@@ -51,7 +59,20 @@ export const APP_CATALOGUE: Readonly<Record<AppKind, AppSpec>> = {
     health: "/healthz",
     guard: "login",
     ragStore: false,
+    runtime: "node",
+    webhookPaths: ["webhook", "webhook-test", "webhook-waiting"],
     title: "n8n (workflows)",
+  },
+  "open-webui": {
+    image: "ghcr.io/open-webui/open-webui:v0.11.0",
+    port: 3080,
+    dataMount: "/app/backend/data",
+    uid: 0,
+    health: "/health",
+    guard: "login",
+    ragStore: false,
+    runtime: "python",
+    title: "Open WebUI (chat)",
   },
 };
 
@@ -61,4 +82,9 @@ export function appPort(app: AppConfig): number {
 
 export function appImage(app: AppConfig): string {
   return app.image ?? APP_CATALOGUE[app.kind].image;
+}
+
+/** The infernus:apiKeys entry an app that calls the models presents: its own apiKey, or its name. */
+export function gatewayKeyOf(app: AppConfig): string {
+  return ("apiKey" in app && app.apiKey) || app.name;
 }

@@ -3,15 +3,31 @@
  * the host's tunnel address only), each app's own config, and its secrets as 0600 env files.
  * Pure renderers: the same input gives the same bytes.
  */
+import { createHash } from "node:crypto";
 import { HEADER, renderYaml } from "../header";
 
 export const APP_PATHS = {
   dir: "/etc/infernus/apps",
   /** The gateway's private CA, for apps on hosts that call the gateway without a public certificate. */
   gatewayCa: "/etc/infernus/apps/gateway-ca.crt",
+  /** The host's roots and that CA in one file (app.sh makes it): Python trusts one file or the other, not both. */
+  caBundle: "/etc/infernus/apps/ca-bundle.crt",
+  /** infernus-app-probe (assets/apps/app-probe.sh) and its template units, one timer per app. */
+  probeScript: "/usr/local/sbin/infernus-app-probe",
+  probeService: "/etc/systemd/system/infernus-app-probe@.service",
+  probeTimer: "/etc/systemd/system/infernus-app-probe@.timer",
+  /** Where infernus-app-probe writes what it found, for node_exporter (the self-check and Prometheus read it). */
+  probeMetrics: (app: string) => `/var/lib/node_exporter/textfile/infernus_app_${app}.prom`,
 } as const;
 
+export const probeConf = (app: string) => `${APP_PATHS.dir}/${app}.probe.json`;
+
 export const unitPath = (unit: string) => `/etc/systemd/system/${unit}.service`;
+
+/** An app's main unit and container. */
+export const appUnit = (app: string) => `infernus-${app}`;
+/** The SearxNG of a Perplexica app, which an Open WebUI on the same host searches with too. */
+export const searxngUnit = (perplexica: string) => `${appUnit(perplexica)}-searxng`;
 
 /** SearxNG for Perplexica: loopback only, so nothing but Perplexica on that host reaches it. */
 export const SEARXNG = { image: "docker.io/searxng/searxng:2026.9.13-e61d09756", listen: "127.0.0.1:8888" } as const;
@@ -134,4 +150,57 @@ export function renderPerplexicaProvider(p: PerplexicaProvider): string {
     null,
     2,
   )}\n`;
+}
+
+/**
+ * What infernus-app-probe asks for one app (0600: it holds the app's key): from inside the
+ * container, with the container's own trust store, the gateway's model list with the app's key.
+ */
+export function renderProbeConf(p: { unit: string; runtime: "node" | "python"; baseUrl: string; key: string; models: readonly string[] }): string {
+  return `${JSON.stringify({ unit: p.unit, runtime: p.runtime, baseUrl: p.baseUrl, key: p.key, models: [...p.models].sort() }, null, 2)}\n`;
+}
+
+/** How often each app's probe runs: often enough for the self-check to find it fresh, rarely enough to cost nothing. */
+export const PROBE_INTERVAL_SECONDS = 300;
+
+/** The probe's template service and timer: `infernus-app-probe@<app>.timer` per app. */
+export function renderProbeUnits(): { service: string; timer: string } {
+  return {
+    service: [
+      HEADER,
+      "[Unit]",
+      "Description=infernus: whether %i calls the gateway with its own key and trust store",
+      "After=infernus-%i.service",
+      "",
+      "[Service]",
+      "Type=oneshot",
+      `ExecStart=${APP_PATHS.probeScript} %i`,
+      "",
+    ].join("\n"),
+    timer: [
+      HEADER,
+      "[Unit]",
+      "Description=infernus: probe %i's way to the gateway every few minutes",
+      "",
+      "[Timer]",
+      "OnBootSec=2min",
+      `OnUnitActiveSec=${PROBE_INTERVAL_SECONDS}s`,
+      "",
+      "[Install]",
+      "WantedBy=timers.target",
+      "",
+    ].join("\n"),
+  };
+}
+
+/**
+ * n8n's OpenAI credential (type openAiApi: apiKey, organizationId, url, header; packages/nodes-base/
+ * credentials/OpenAiApi.credentials.ts) for `n8n import:credentials --input=FILE`: an array, upserted
+ * on id, its data plain (the import encrypts it; packages/cli/src/commands/import/credentials.ts).
+ */
+export function renderN8nCredential(api: { readonly baseUrl: string; readonly key: string }, user: string): string {
+  // The import upserts on id: one of the user's own, whatever his name's length or dashes.
+  const id = `infernus${createHash("sha256").update(user).digest("hex").slice(0, 8)}`;
+  const credential = { id, name: `infernus (${user})`, type: "openAiApi", data: { apiKey: api.key, organizationId: "", url: api.baseUrl, header: false } };
+  return `${JSON.stringify([credential], null, 2)}\n`;
 }

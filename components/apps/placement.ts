@@ -1,6 +1,7 @@
 /** Where each app runs and keeps its state, and what the host's firewall opens for it. Pure. */
 import type { AppConfig, EstateConfig } from "../config/schema";
 import type { Opening } from "../host/firewall";
+import type { WebhookRoute } from "../gateway/nginx";
 import { datasetsOf } from "../storage/files";
 import { APP_CATALOGUE, appPort } from "./catalogue";
 
@@ -24,4 +25,13 @@ export function appDataDir(config: EstateConfig, app: AppConfig): string {
   const server = config.servers.find((s) => s.name === app.host);
   const dataset = server && datasetsOf(server, config.serving.modelsDir).find((d) => d.name.endsWith(APP_CATALOGUE[app.kind].ragStore ? "/rag" : "/state"));
   return `${dataset?.mountpoint ?? "/var/lib/infernus/apps"}/${app.name}`;
+}
+
+/** The apps that take webhooks from the internet through the edge, and where each one listens. */
+export function webhookRoutes(config: EstateConfig, addressOf: (host: string) => string): WebhookRoute[] {
+  return config.apps.flatMap((app) =>
+    app.kind === "n8n" && app.webhooks
+      ? [{ app: app.name, paths: APP_CATALOGUE[app.kind].webhookPaths ?? [], upstream: `${addressOf(app.host)}:${appPort(app)}`, ...app.webhooks }]
+      : [],
+  );
 }

@@ -46,8 +46,11 @@ export interface CheckView {
   readonly models: readonly { readonly name: string; readonly server: string; readonly kind: string; readonly base?: string }[];
   /** The edge's own name: its apps need no server to answer first. */
   readonly edge: string;
-  /** The user's apps, by the health URL each answers on the tunnel. */
-  readonly apps: readonly { readonly name: string; readonly host: string; readonly healthUrl: string }[];
+  /**
+   * The user's apps, by the health URL each answers on the tunnel; for one that calls the models,
+   * how old its host's infernus-app-probe finding may be.
+   */
+  readonly apps: readonly { readonly name: string; readonly host: string; readonly healthUrl: string; readonly probeMaxAgeSeconds?: number }[];
   /** The LAN gateway: the server that probes it (its metrics say), and its /healthz. */
   readonly lanGateway?: { readonly server: string; readonly healthUrl: string };
 }
@@ -65,7 +68,7 @@ export function renderCheckConf(view: CheckView): string {
     ...view.peers.map((peer) => `peer ${peer}`),
     ...view.servers.map((s) => `server ${s.name} ${s.exporter} ${s.gpus} ${s.driverBranch} ${dash(s.pools.join(","))} ${dash(s.ups)}`),
     ...view.models.map((m) => `model ${m.name} ${m.server} ${m.kind}${m.base ? ` ${m.base}` : ""}`),
-    ...view.apps.map((a) => `app ${a.name} ${a.host} ${a.healthUrl}`),
+    ...view.apps.map((a) => `app ${a.name} ${a.host} ${a.healthUrl} ${dash(a.probeMaxAgeSeconds?.toString())}`),
     ...(view.lanGateway ? [`lan ${view.lanGateway.server} ${view.lanGateway.healthUrl}`] : []),
     "",
   ].join("\n");

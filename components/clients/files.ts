@@ -5,8 +5,8 @@
  * Obsidian, n8n), every one with the base URL and that user's key. Pure: the same outputs give the
  * same files.
  */
-import { createHash } from "node:crypto";
 import { dump } from "js-yaml";
+import { renderN8nCredential } from "../apps/files";
 
 /** The header of every script and YAML file written: where it comes from, and how to bring it up to date. */
 export const CLIENT_HEADER = "# Written by npm run clients from the stack's outputs: run it again after npm run up.";
@@ -162,14 +162,3 @@ export function renderObsidianCopilot(api: Api, models: { chat: readonly string[
   return `${JSON.stringify(settings, null, 2)}\n`;
 }
 
-/**
- * n8n's OpenAI credential (type openAiApi: apiKey, organizationId, url, header; packages/nodes-base/
- * credentials/OpenAiApi.credentials.ts) for `n8n import:credentials --input=FILE`: an array, upserted
- * on id, its data plain (the import encrypts it; packages/cli/src/commands/import/credentials.ts).
- */
-export function renderN8nCredential(api: Api, user: string): string {
-  // The import upserts on id: one of the user's own, whatever his name's length or dashes.
-  const id = `infernus${createHash("sha256").update(user).digest("hex").slice(0, 8)}`;
-  const credential = { id, name: `infernus (${user})`, type: "openAiApi", data: { apiKey: api.key, organizationId: "", url: api.baseUrl, header: false } };
-  return `${JSON.stringify([credential], null, 2)}\n`;
-}

@@ -4,7 +4,7 @@ import { overlaps, parseCidr } from "../network/ip";
 import { GPU_CATALOGUE, gpuSpecOf } from "../gpu/catalogue";
 import { servingPlan } from "../serving/plan";
 import { CHECK_KEY_NAME } from "../check/files";
-import { APP_CATALOGUE, appPort } from "../apps/catalogue";
+import { APP_CATALOGUE, appPort, gatewayKeyOf } from "../apps/catalogue";
 import type { ModelKind } from "../serving/catalogue";
 import { article, modelProblems, modelSpecOf } from "../serving/models";
 import { PORTS } from "../monitoring/files";
@@ -230,12 +230,23 @@ function appChecks(config: AppInputs): Problem[] {
     if (spec.ragStore && !server?.pools.some((p) => p.role === "primary")) {
       problems.push({ path: `${at}.host`, value: app.host, message: `${spec.title} keeps the RAG memory, which must live on a server's primary ZFS pool (snapshots, replica, offsite copy); place it on a server with pools` });
     }
-    if (app.kind === "perplexica") {
-      problems.push(...modelUse(app.chatModel, "chat", `${at}.chatModel`, served), ...modelUse(app.embeddingModel, "embedding", `${at}.embeddingModel`, served));
-      const key = app.apiKey ?? app.name;
+    if (spec.runtime) {
+      const key = gatewayKeyOf(app);
       if (!config.apiKeys.some((k) => k.name === key)) {
-        problems.push({ path: app.apiKey ? `${at}.apiKey` : `${at}.name`, value: key, message: `the app calls the gateway with the API key ${key}: add { name: ${key} } to infernus:apiKeys` });
+        problems.push({ path: key !== app.name ? `${at}.apiKey` : `${at}.name`, value: key, message: `the app calls the gateway with the API key ${key}: add { name: ${key} } to infernus:apiKeys` });
       }
+    }
+    if (app.kind === "perplexica" || app.kind === "open-webui") {
+      problems.push(...modelUse(app.chatModel, "chat", `${at}.chatModel`, served), ...modelUse(app.embeddingModel, "embedding", `${at}.embeddingModel`, served));
+    }
+    if (app.kind === "open-webui") {
+      if (app.rerankModel !== undefined) problems.push(...modelUse(app.rerankModel, "rerank", `${at}.rerankModel`, served));
+      problems.push(...vectorStoreProblems(config.apps, app.vectorStore, `${at}.vectorStore`));
+      if (app.webSearch && !config.apps.some((other) => other.kind === "perplexica" && other.host === app.host)) {
+        problems.push({ path: `${at}.webSearch`, value: true, message: `Open WebUI searches the web through the SearxNG of a Perplexica app on its host, and ${app.host} runs none: place it beside one, add one there, or set webSearch: false` });
+      }
+    }
+    if (app.kind === "perplexica") {
       const edge = config.edge;
       const gb = edge.kind === "digitalocean" ? Number(/-(\d+)gb/.exec(edge.size)?.[1]) : undefined;
       if (app.host === edge.name && gb !== undefined && gb < PERPLEXICA_EDGE_MIN_GB) {
@@ -252,6 +263,20 @@ function appChecks(config: AppInputs): Problem[] {
     (first) => `the same host and port as ${first}; give one of them another port`,
   );
   return [...problems, ...taken, ...clashes];
+}
+
+/** Open WebUI's Qdrant: the one named, or the estate's only one. */
+function vectorStoreProblems(apps: EstateConfig["apps"], named: string | undefined, path: string): Problem[] {
+  const stores = apps.filter((a) => a.kind === "qdrant").map((a) => a.name);
+  if (named !== undefined) {
+    return stores.includes(named) ? [] : [{ path, value: named, message: `no Qdrant app has that name; ${stores.length > 0 ? `the Qdrant apps: ${stores.join(", ")}` : "add one ({ name: memory, kind: qdrant, host: <a server with pools> })"}` }];
+  }
+  if (stores.length === 1) return [];
+  return [
+    stores.length === 0
+      ? { path, value: undefined, message: "Open WebUI keeps its documents and memories in Qdrant, and the estate runs none: add { name: memory, kind: qdrant, host: <a server with pools> } to infernus:apps" }
+      : { path, value: undefined, message: `the estate runs ${stores.length} Qdrant apps (${stores.join(", ")}): name the one Open WebUI uses` },
+  ];
 }
 
 /** Each name the servers serve, with its kind (an adapter's is chat); undefined where the entry has problems of its own, reported where it stands. */

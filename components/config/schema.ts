@@ -393,12 +393,17 @@ export const serverSchema = strictObject({
   preload: z.array(z.string()).optional(),
 });
 
+/** A rate limit at the gateway (nginx's limit_req): the rate, and how many above it a burst may take before 429. */
+const rateLimit = (burst: number) => ({
+  requestsPerMinute: z.number().int().min(1, "at least 1").max(6000, "at most 6000 (100 per second)").default(60),
+  /** Requests allowed above the rate in a burst before 429. */
+  burst: z.number().int().min(0).max(1000).default(burst),
+});
+
 export const apiKeySchema = strictObject({
   /** Who uses the key (ide, obsidian, n8n …): it names the key in outputs and the audit log. */
   name: peerName,
-  requestsPerMinute: z.number().int().min(1, "at least 1").max(6000, "at most 6000 (100 per second)").default(60),
-  /** Requests allowed above the rate in a burst before 429. */
-  burst: z.number().int().min(0).max(1000).default(10),
+  ...rateLimit(10),
   /** Raise by one to replace this key (and only this one) at the next `pulumi up`. */
   rotation: z.number().int().min(0).default(0),
 });
@@ -526,9 +531,33 @@ export const appSchema = z.discriminatedUnion(
       kind: z.literal("n8n"),
       ...appShape,
       timezone: z.string().regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, "an IANA time zone like Asia/Bangkok").default("Etc/UTC"),
+      /** The infernus:apiKeys entry its OpenAI credential for the gateway holds; the app's name by default. */
+      apiKey: peerName.optional(),
+      /**
+       * Webhooks from the internet through the edge at /hooks/<name>/ (n8n's production, test and
+       * waiting webhooks, nothing else of n8n), limited together to this rate. Absent: tunnel only.
+       */
+      webhooks: strictObject(rateLimit(20)).optional(),
+    }),
+    /** Open WebUI: the chat app for every device, with its documents and memory in Qdrant. */
+    strictObject({
+      kind: z.literal("open-webui"),
+      ...appShape,
+      /** The model a new chat starts with, and the one that titles chats: one a server declares. */
+      chatModel: z.string({ error: "a chat model a server serves, e.g. gpt-oss-120b" }),
+      /** The embedding model its documents and memories are indexed with: one a server declares. */
+      embeddingModel: z.string({ error: "an embedding model a server serves, e.g. qwen3-embedding-8b" }),
+      /** A reranking model for what its searches find (hybrid search); none by default. */
+      rerankModel: z.string().optional(),
+      /** The Qdrant app it keeps documents and memories in; the estate's only Qdrant by default. */
+      vectorStore: peerName.optional(),
+      /** Web search through the SearxNG of the Perplexica app on its host. */
+      webSearch: z.boolean().default(true),
+      /** The infernus:apiKeys entry it calls the gateway with; the app's name by default. */
+      apiKey: peerName.optional(),
     }),
   ],
-  { error: (issue) => (issue.code === "invalid_union" ? "kind must be perplexica, qdrant or n8n" : undefined) },
+  { error: (issue) => (issue.code === "invalid_union" ? "kind must be perplexica, qdrant, n8n or open-webui" : undefined) },
 );
 
 export const estateSchema = strictObject({

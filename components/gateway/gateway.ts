@@ -9,7 +9,7 @@ import type { ApiKeyConfig, GatewayConfig } from "../config/schema";
 import type { RemoteHost, Step, StepFile } from "../host/remoteHost";
 import { asset } from "../host/stdin";
 import { parseIpv4 } from "../network/ip";
-import { GATEWAY_PATHS, renderApiKeyMap, renderAuditLogrotate, renderGatewayConfig, renderGatewaySysctl, renderLanCertificateConf, renderLanCertificateUnits, renderNginxMain, renderNginxUnitLimits, renderUpstreamAuth } from "./nginx";
+import { GATEWAY_PATHS, renderApiKeyMap, renderAuditLogrotate, renderGatewayConfig, renderGatewaySysctl, renderLanCertificateConf, renderLanCertificateUnits, renderNginxMain, renderNginxUnitLimits, renderUpstreamAuth, type WebhookRoute } from "./nginx";
 
 export interface GatewayArgs {
   readonly gateway: GatewayConfig;
@@ -26,6 +26,8 @@ export interface GatewayArgs {
   readonly acme?: { readonly domain: string; readonly email: string };
   /** A second gateway at home, on a server's LAN address (`lan.gateway`). */
   readonly lan?: LanGatewayArgs;
+  /** Apps that take webhooks from the internet, through the edge's gateway only. */
+  readonly webhooks?: readonly WebhookRoute[];
 }
 
 export interface LanGatewayArgs {
@@ -88,7 +90,7 @@ export class Gateway extends pulumi.ComponentResource {
     ];
     const view = { gateway: args.gateway, apiKeys: args.apiKeys };
     const lan = (this.lan = args.lan);
-    this.files = common(renderGatewayConfig({ ...view, upstreams: args.upstreams, acmeDomain: args.acme?.domain, shareCertificateWith: lan?.tunnelAddress }));
+    this.files = common(renderGatewayConfig({ ...view, upstreams: args.upstreams, acmeDomain: args.acme?.domain, shareCertificateWith: lan?.tunnelAddress, webhooks: args.webhooks }));
     if (lan) {
       this.lanFiles = common(renderGatewayConfig({ ...view, upstreams: lan.upstreams, listen: lan.address }), lan.address);
       if (args.acme) {

@@ -41,9 +41,29 @@ export const CERTIFICATE_SHARE_PORT = 8444;
 /** The path it is served at. */
 export const CERTIFICATE_SHARE_PATH = "/infernus/lan-certificate";
 
+/**
+ * An app's webhooks from the internet: requests below `/hooks/<app>/<path>/` go to the app on the
+ * tunnel as `/<path>/…`, limited together; nothing else of the app is reachable.
+ */
+export interface WebhookRoute {
+  /** The app's name: its public prefix and its rate-limit zone. */
+  readonly app: string;
+  /** The app's own paths that take webhooks (n8n's webhook, webhook-test, webhook-waiting). */
+  readonly paths: readonly string[];
+  /** `address:port` of the app on the tunnel. */
+  readonly upstream: string;
+  readonly requestsPerMinute: number;
+  readonly burst: number;
+}
+
+/** The public prefix of an app's webhooks. */
+export const webhookPrefix = (app: string) => `/hooks/${app}/`;
+
 export interface GatewayView {
   readonly gateway: GatewayConfig;
   readonly apiKeys: readonly ApiKeyConfig[];
+  /** Apps that take webhooks from the internet (the edge's gateway only). */
+  readonly webhooks?: readonly WebhookRoute[];
   /** `address:port` of each model server, in config order: the first is preferred. */
   readonly upstreams: readonly string[];
   /** The domain when Let's Encrypt serves the certificate (port 80 then answers its challenge). */
@@ -162,6 +182,32 @@ function zone(key: ApiKeyConfig): string {
   return `infernus_${key.name.replace(/-/g, "_")}`;
 }
 
+const hooksZone = (route: WebhookRoute) => `infernus_hooks_${route.app.replace(/-/g, "_")}`;
+
+/**
+ * An app's webhook location. Its own limit_req replaces the keys' (nginx inherits them only into a
+ * location with none); every sender counts in one zone, which keeps a flood off the home link.
+ */
+function webhookLocation(route: WebhookRoute, gateway: GatewayConfig): string[] {
+  const prefix = webhookPrefix(route.app);
+  return [
+    `    # ${route.app}'s webhooks from the internet; nothing else of ${route.app} is reachable here.`,
+    `    location ~ ^${prefix}(${route.paths.join("|")})/ {`,
+    `        limit_req zone=${hooksZone(route)} burst=${route.burst} nodelay;`,
+    `        rewrite ^${prefix.slice(0, -1)}(/.*)$ $1 break;`,
+    `        proxy_pass http://${route.upstream};`,
+    "        proxy_http_version 1.1;",
+    '        proxy_set_header Connection "";',
+    "        proxy_set_header Host $host;",
+    "        proxy_set_header X-Forwarded-For $remote_addr;",
+    "        proxy_set_header X-Forwarded-Proto https;",
+    "        proxy_connect_timeout 800ms;",
+    `        proxy_read_timeout ${gateway.generationTimeoutSeconds}s;`,
+    "    }",
+    "",
+  ];
+}
+
 export function renderGatewayConfig(view: GatewayView): string {
   const paths = view.paths ?? GATEWAY_PATHS;
   const { gateway, apiKeys } = view;
@@ -185,6 +231,11 @@ export function renderGatewayConfig(view: GatewayView): string {
       '    default "";',
       "}",
       `limit_req_zone $${zone(key)} zone=${zone(key)}:1m rate=${key.requestsPerMinute}r/m;`,
+    ]),
+    "",
+    ...(view.webhooks ?? []).flatMap((route) => [
+      `# ${route.app}'s webhooks, all senders together.`,
+      `limit_req_zone "${route.app}" zone=${hooksZone(route)}:1m rate=${route.requestsPerMinute}r/m;`,
     ]),
     "",
     "# Seconds until the key's next request is allowed, for Retry-After on 429.",
@@ -279,6 +330,7 @@ export function renderGatewayConfig(view: GatewayView): string {
     "        proxy_socket_keepalive on;",
     "    }",
     "",
+    ...(view.webhooks ?? []).flatMap((route) => webhookLocation(route, gateway)),
     "    location / {",
     `        return 404 ${openAiError("Not found: the gateway serves only the OpenAI-compatible /v1 API.", "invalid_request_error", "not_found")};`,
     "    }",

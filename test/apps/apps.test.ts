@@ -1,7 +1,7 @@
 /** The user's apps under mocks and in the render: placement, ports, secrets, firewall, monitoring, invalid configs. */
 import * as pulumi from "@pulumi/pulumi";
 import { load } from "js-yaml";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -26,16 +26,17 @@ describe("apps under mocks", () => {
   it("places each app on the host the stack names, after that host's own steps, before the self-check", async () => {
     const { result, resources } = await runEstate(home);
     const apps = resources.filter((r) => r.type === "infernus:apps:App");
-    expect(apps.map((a) => a.name)).toEqual(["infernus-app-search", "infernus-app-memory", "infernus-app-n8n"]);
+    // The vector store first: Open WebUI is given its key.
+    expect(apps.map((a) => a.name)).toEqual(["infernus-app-memory", "infernus-app-search", "infernus-app-chat", "infernus-app-n8n"]);
     for (const app of apps) expect(resources.find((r) => r.urn === app.parent)!.name).toBe("infernus");
-    expect(result.edge.host.steps.map((s) => s.name).slice(-5)).toEqual(["app-search", "app-n8n", "monitoring", "grafana", "self-check"]);
+    expect(result.edge.host.steps.map((s) => s.name).slice(-6)).toEqual(["app-search", "app-chat", "app-n8n", "monitoring", "grafana", "self-check"]);
     expect(result.servers.gpu1.host.steps.at(-1)!.name).toBe("app-memory");
     expect(byName(resources, "gpu1-app-memory").dependsOn).toContain(byName(resources, "gpu1-exporters").urn);
   });
 
   it("keeps every app secret secret: keys, env files, Perplexica's provider entry, snippets", async () => {
     const { result, resources } = await runEstate(home);
-    for (const step of ["edge-app-search", "gpu1-app-memory", "edge-app-n8n"]) expect(byName(resources, step).secretInputs, step).toContain("stdin");
+    for (const step of ["edge-app-search", "gpu1-app-memory", "edge-app-chat", "edge-app-n8n"]) expect(byName(resources, step).secretInputs, step).toContain("stdin");
     const memory = result.apps.memory;
     for (const secret of [memory.apiKey!, memory.readOnlyKey!, ...Object.values(result.apps).map((a) => a.snippet)]) expect(await pulumi.isSecret(secret)).toBe(true);
     const key = (await resolve(memory.apiKey!)).value;
@@ -47,7 +48,7 @@ describe("apps under mocks", () => {
     // Only the env file holds it: not the unit, not the config.
     expect(files.filter((f) => f.content.includes(key)).map((f) => f.path)).toEqual(["/etc/infernus/apps/memory.env"]);
     const search = await stepFiles(home, "edge", "app-search");
-    expect(search.filter((f) => f.mode === "0600").map((f) => f.path).sort()).toEqual(["/etc/infernus/apps/search.provider.json", "/etc/infernus/apps/search.searxng.env"]);
+    expect(search.filter((f) => f.mode === "0600").map((f) => f.path).sort()).toEqual(["/etc/infernus/apps/search.probe.json", "/etc/infernus/apps/search.provider.json", "/etc/infernus/apps/search.searxng.env"]);
   });
 
   it("listens on the host's tunnel address only, opened to the tunnel in nftables and never in the cloud firewall", async () => {
@@ -111,6 +112,7 @@ describe("apps under mocks", () => {
     expect(apps.static_configs).toEqual([
       { targets: ["http://10.66.0.135:3000/"], labels: { app: "search", server: "gpu1" } },
       { targets: ["http://10.66.0.135:6333/healthz"], labels: { app: "memory", server: "gpu1" } },
+      { targets: ["http://10.66.0.135:3080/health"], labels: { app: "chat", server: "gpu1" } },
     ]);
     expect(prometheus.scrape_configs.find((j) => j.job_name === "app-memory")).toEqual({
       job_name: "app-memory",
@@ -135,7 +137,7 @@ describe("apps under mocks", () => {
     const blackbox = load(files.find((f) => f.path === "/etc/prometheus/blackbox.yml")!.content) as { modules: Record<string, object> };
     expect(blackbox.modules.http_200).toEqual({ prober: "http", timeout: "5s", http: { method: "GET", valid_status_codes: [200] } });
     const conf = (await stepFiles(monitored, "edge", "self-check")).find((f) => f.path === "/etc/infernus/check.conf")!.content;
-    expect(conf).toContain("app search gpu1 http://10.66.0.135:3000/\napp memory gpu1 http://10.66.0.135:6333/healthz\n");
+    expect(conf).toContain("app search gpu1 http://10.66.0.135:3000/ 900\napp memory gpu1 http://10.66.0.135:6333/healthz -\napp chat gpu1 http://10.66.0.135:3080/health 900\n");
   });
 });
 
@@ -144,13 +146,28 @@ describe("the rendered app files", () => {
   beforeAll(async () => {
     files = (await renderStack("home")).files;
   });
-  const units = () => [...files.keys()].filter((f) => /\/etc\/systemd\/system\/infernus-(search|search-searxng|memory|n8n)\.service$/.test(f));
+  const units = () => [...files.keys()].filter((f) => /\/etc\/systemd\/system\/infernus-(search|search-searxng|memory|chat|n8n)\.service$/.test(f));
 
   it("has container units that systemd-analyze verify (real tool) accepts", () => {
-    expect(units().map((u) => path.basename(u)).sort()).toEqual(["infernus-memory.service", "infernus-n8n.service", "infernus-search-searxng.service", "infernus-search.service"]);
+    expect(units().map((u) => path.basename(u)).sort()).toEqual(["infernus-chat.service", "infernus-memory.service", "infernus-n8n.service", "infernus-search-searxng.service", "infernus-search.service"]);
     const check = verifyUnits(units().map((u) => ({ name: path.basename(u), text: String(files.get(u)) })));
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
+  });
+
+  it("has probe units, a template service and timer, that systemd-analyze verify (real tool) accepts as each app's instance", () => {
+    const edge = (p: string) => String(files.get(`hosts/edge${p}`));
+    const service = edge("/etc/systemd/system/infernus-app-probe@.service");
+    const timer = edge("/etc/systemd/system/infernus-app-probe@.timer");
+    const check = verifyUnits(["search", "chat", "n8n"].flatMap((app) => [
+      { name: `infernus-app-probe@${app}.service`, text: service },
+      { name: `infernus-app-probe@${app}.timer`, text: timer },
+    ]));
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
+    expect(String(files.get("hosts/edge/usr/local/sbin/infernus-app-probe"))).toBe(readFileSync(path.join(__dirname, "../../assets/apps/app-probe.sh"), "utf8"));
+    // Qdrant calls no models: gpu1 has no probe.
+    expect(files.has("hosts/gpu1/etc/systemd/system/infernus-app-probe@.service")).toBe(false);
   });
 
   it("starts each container with flags that podman run (real tool) knows, and a pinned image", () => {
@@ -159,7 +176,7 @@ describe("the rendered app files", () => {
       const run = String(files.get(unit)).match(/^ExecStart=(\/usr\/bin\/podman run(?:.*\\\n)*.*)$/m)![1].replace(/\\\n/g, " ");
       const words = run.split(/\s+/);
       for (const flag of words.filter((w) => w.startsWith("--"))) expect(help, `${unit}: ${flag}`).toContain(`${flag.split("=")[0]} `);
-      expect(words.at(-1), unit).toMatch(/^docker\.(io|n8n\.io)\/[a-z0-9/._-]+:[A-Za-z0-9._-]*\d[A-Za-z0-9._-]*$/);
+      expect(words.at(-1), unit).toMatch(/^(docker\.io|docker\.n8n\.io|ghcr\.io)\/[a-z0-9/._-]+:[A-Za-z0-9._-]*\d[A-Za-z0-9._-]*$/);
     }
   });
 
@@ -222,7 +239,7 @@ describe("invalid app configs", () => {
     ["the RAG store off the pools", (c) => (c.apps[1].host = "edge"), /^apps\[1\]\.host: Qdrant \(RAG vector store\) keeps the RAG memory, which must live on a server's primary ZFS pool/],
     ["an app on a port its host uses", (c) => (c.apps[1].port = 8080), /^apps\[1\]\.port: gpu1 already uses port 8080 for the models \(llama-swap\)/],
     ["two apps on one port", (c) => (c.apps[2].port = 3000), /^apps\[2\]\.port: the same host and port as apps\[0\]/],
-    ["an unknown kind", (c) => (c.apps[0].kind = "open-webui"), /^apps\[0\]\.kind: kind must be perplexica, qdrant or n8n$/],
+    ["an unknown kind", (c) => (c.apps[0].kind = "librechat"), /^apps\[0\]\.kind: kind must be perplexica, qdrant, n8n or open-webui$/],
   ])("refuses %s", (_what, edit, message) => {
     expect(problems(edit).some((p) => message.test(p)), problems(edit).join("\n")).toBe(true);
   });
@@ -230,6 +247,7 @@ describe("invalid app configs", () => {
   it("refuses Perplexica on a droplet too small for it", () => {
     const config = clone(singapore);
     config.apps[0].host = "edge";
+    config.apps[2].webSearch = false;
     expect(() => parseEstateConfig(config)).toThrow(/apps\[0\]\.host = "?edge"?: the droplet \(s-1vcpu-2gb\) has 2 GB; Perplexica with SearxNG needs 4 GB/);
     config.edge.size = "s-2vcpu-4gb";
     expect(() => parseEstateConfig(config)).not.toThrow();

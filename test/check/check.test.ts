@@ -243,6 +243,26 @@ describe("infernus-check against stand-ins", () => {
     expect(run.lines["app memory"].detail).toMatch(/^http:\/\/127\.0\.0\.1:9\/healthz: HTTP 000 .*on gpu1: journalctl -u infernus-memory -n 50$/);
   });
 
+  it("reports each app's way to the models as its host's infernus-app-probe found it: fresh and whole, refused, short of a model, stale, or never probed", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const probed = (status: string, missing: string, up: number, at = now - 30) =>
+      `infernus_app_gateway_up{app="search",status="${status}",missing="${missing}"} ${up}\ninfernus_app_gateway_probe_timestamp_seconds{app="search"} ${at}\n`;
+    gpu1.state.metrics = gpu1Metrics();
+    const withProbe = write({ ...view, apps: [{ ...view.apps[0], probeMaxAgeSeconds: 900 }, view.apps[1]] });
+    const row = async (metrics: string) => {
+      edge.state.metrics = edgeMetrics(14) + metrics;
+      return (await runCheck(withProbe)).lines["app search to the models"];
+    };
+    expect(await row(probed("200", "", 1))).toEqual({ status: "ok", detail: expect.stringMatching(/^lists its models at the gateway with its own key, 3\d s ago$/) });
+    expect(await row(probed("401", "", 0))).toEqual({ status: "failed", detail: "the gateway refuses its key (401): pulumi up writes the app's key anew: on edge: sudo infernus-app-probe search" });
+    expect(await row(probed("DEPTH_ZERO_SELF_SIGNED_CERT", "", 0))).toEqual({ status: "failed", detail: "its container does not trust the gateway's certificate (DEPTH_ZERO_SELF_SIGNED_CERT): on edge: sudo infernus-app-probe search" });
+    expect(await row(probed("200", "qwen3-embedding-8b", 0))).toEqual({ status: "failed", detail: "the gateway lists no qwen3-embedding-8b for its key: journalctl -u infernus-llama-swap on the servers" });
+    expect(await row(probed("200", "", 1, now - 4000))).toEqual({ status: "failed", detail: expect.stringMatching(/^the last probe is 400\d s old \(limit 900 s\): on edge: systemctl status infernus-app-probe@search\.timer$/) });
+    expect(await row("")).toEqual({ status: "failed", detail: "edge has no finding of infernus-app-probe: on edge: systemctl status infernus-app-probe@search.timer" });
+    // An app that calls no models (Qdrant) has no such row.
+    expect((await runCheck(withProbe)).lines["app memory to the models"]).toBeUndefined();
+  });
+
   it("reports the LAN gateway as its server's infernus-metrics found it: answering, down, or not reported", async () => {
     edge.state.metrics = edgeMetrics(14);
     const withLan = write({ ...view, lanGateway: { server: "gpu1", healthUrl: "https://192.168.1.50/healthz" } });

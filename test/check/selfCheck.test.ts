@@ -60,7 +60,7 @@ describe("the self-check step", () => {
     const check = byName(resources, "edge-self-check");
     expect(check.secretInputs).toContain("stdin");
     expect(String(check.inputs.stdin)).toMatch(/install_file '\/etc\/infernus\/check\.header' 0600/);
-    expect(Object.keys(result.apiKeys)).toEqual(["ide", "obsidian", "n8n", "search"]);
+    expect(Object.keys(result.apiKeys)).toEqual(["ide", "obsidian", "n8n", "search", "chat"]);
     expect(Object.keys(result.gateway.apiKeys)).toContain("infernus-check");
   });
 
@@ -76,6 +76,6 @@ describe("the self-check step", () => {
   it("refuses a user's API key named like the check's own", async () => {
     const config = stackObject("home");
     config.apiKeys.push({ name: "infernus-check" });
-    await expect(runEstate(config)).rejects.toThrow(/apiKeys\[4\]\.name = infernus-check: also the name of the self-check's own key/);
+    await expect(runEstate(config)).rejects.toThrow(/apiKeys\[5\]\.name = infernus-check: also the name of the self-check's own key/);
   });
 });

@@ -45,7 +45,7 @@ const invalid: Case[] = [
   ["a domain without an ACME email", singapore, (c) => (c.edge.domain = "llm.example.net"), "edge.acmeEmail", /contact address for the certificate of llm.example.net/],
   ["a domain that is not fully qualified", singapore, (c) => (c.edge.domain = "llm"), "edge.domain", /fully qualified domain name/],
   ["a DNS zone that does not hold the domain", singapore, (c) => Object.assign(c.edge, { domain: "llm.example.net", acmeEmail: "k@example.net", dnsZone: "example.org" }), "edge.dnsZone", /llm.example.net is not inside it/],
-  ["two API keys with one name", home, (c) => c.apiKeys.push({ name: "ide" }), "apiKeys[4].name", /also the name of apiKeys\[0\]/],
+  ["two API keys with one name", home, (c) => c.apiKeys.push({ name: "ide" }), "apiKeys[5].name", /also the name of apiKeys\[0\]/],
   ["an API key rate of zero", home, (c) => (c.apiKeys[0].requestsPerMinute = 0), "apiKeys[0].requestsPerMinute", /at least 1/],
   ["a reboot time that is no time", home, (c) => (c.edge.rebootTime = "25:00"), "edge.rebootTime", /a time of day like 04:30/],
   ["an existing edge without adminCidrs", home, (c) => delete c.edge.adminCidrs, "edge.adminCidrs", /networks allowed to SSH/],

@@ -132,7 +132,7 @@ describe("all problems of a stack file", () => {
     expect(messageOf(() => loadEstateConfig(all, () => false)).split("\n")).toEqual([
       "infernus: the stack config has 4 problems",
       "  tunnel.mtu = 9999: at most 8920 (a 9000-byte jumbo link)",
-      "  apiKeys[4].name = ide: also the name of apiKeys[0]; each API key names one user of the gateway",
+      "  apiKeys[5].name = ide: also the name of apiKeys[0]; each API key names one user of the gateway",
       "  infernus:hfToken is in the stack file in plain text; remove it and run: pulumi config set --secret infernus:hfToken <value>",
       `  ${TOKEN_LINE}`,
     ]);

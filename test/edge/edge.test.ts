@@ -87,7 +87,7 @@ describe("the edge's steps", () => {
     const { result } = await runEstate(singapore);
     expect(result.edge.host.steps.map((s) => s.name)).toEqual(["cloud-init", "wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "monitoring", "grafana", "self-check"]);
     const { result: atHome } = await runEstate(home);
-    expect(atHome.edge.host.steps.map((s) => s.name)).toEqual(["wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "app-search", "app-n8n", "monitoring", "grafana", "self-check"]);
+    expect(atHome.edge.host.steps.map((s) => s.name)).toEqual(["wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "app-search", "app-chat", "app-n8n", "monitoring", "grafana", "self-check"]);
   });
 
   it("re-run the firewall confirmation whenever the firewall changes, and only then", async () => {
@@ -111,9 +111,9 @@ describe("the edge's steps", () => {
 describe("the gateway", () => {
   it("generates one secret key per user, and the snippets that carry them are secret", async () => {
     const { result, resources } = await runEstate(home);
-    expect(Object.keys(result.apiKeys)).toEqual(["ide", "obsidian", "n8n", "search"]);
+    expect(Object.keys(result.apiKeys)).toEqual(["ide", "obsidian", "n8n", "search", "chat"]);
     // The self-check's own key is a gateway key like the others, and as secret.
-    expect(Object.keys(result.gateway.apiKeys)).toEqual(["ide", "obsidian", "n8n", "search", "infernus-check"]);
+    expect(Object.keys(result.gateway.apiKeys)).toEqual(["ide", "obsidian", "n8n", "search", "chat", "infernus-check"]);
     for (const key of Object.values(result.gateway.apiKeys)) {
       expect(await pulumi.isSecret(key)).toBe(true);
       expect((await resolve(key)).value).toMatch(/^sk-infernus-[A-Za-z0-9]{40}$/);
@@ -122,7 +122,7 @@ describe("the gateway", () => {
     const gatewayStep = resources.find((r) => r.name === "edge-gateway")!;
     expect(gatewayStep.secretInputs).toContain("stdin");
     const passwords = resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.startsWith("infernus-gateway-key-"));
-    expect(passwords.map((p) => p.name)).toEqual(["infernus-gateway-key-ide", "infernus-gateway-key-obsidian", "infernus-gateway-key-n8n", "infernus-gateway-key-search", "infernus-gateway-key-infernus-check"]);
+    expect(passwords.map((p) => p.name)).toEqual(["infernus-gateway-key-ide", "infernus-gateway-key-obsidian", "infernus-gateway-key-n8n", "infernus-gateway-key-search", "infernus-gateway-key-chat", "infernus-gateway-key-infernus-check"]);
   });
 
   it("rotates one key by a config edit, leaving the others", async () => {
@@ -170,7 +170,7 @@ describe("the LAN gateway", () => {
   it("runs on gpu1 as its last step before the apps, on the LAN address alone, preferring gpu1's own llama-swap", async () => {
     const { result } = await runEstate(atHome());
     const names = result.servers.gpu1.host.steps.map((s) => s.name);
-    expect(names.slice(names.indexOf("exporters"))).toEqual(["exporters", "lan-gateway", "app-search", "app-memory"]);
+    expect(names.slice(names.indexOf("exporters"))).toEqual(["exporters", "lan-gateway", "app-memory", "app-search", "app-chat"]);
     const nginx = (await gatewayFiles(result, "gpu1", "lan-gateway"))["/etc/nginx/conf.d/infernus-gateway.conf"];
     expect(nginx.match(/^ *listen .*$/gm)).toEqual(["    listen 192.168.1.50:443 ssl http2 backlog=2000;"]);
     expect(nginx.match(/^ *server \S+:\d+ .*$/gm)).toEqual([`    server ${result.addresses.gpu1}:8080 max_fails=1 fail_timeout=5s;`]);

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { ApiKeyConfig, GatewayConfig } from "../../components/config/schema";
-import { CERTIFICATE_SHARE_PORT, GATEWAY_PATHS, renderApiKeyMap, renderGatewayConfig, renderNginxMain, renderUpstreamAuth } from "../../components/gateway/nginx";
+import { CERTIFICATE_SHARE_PORT, GATEWAY_PATHS, renderApiKeyMap, renderGatewayConfig, renderNginxMain, renderUpstreamAuth, type WebhookRoute } from "../../components/gateway/nginx";
 import { asset } from "../../components/host/stdin";
 import { tool } from "../helpers";
 
@@ -56,13 +56,15 @@ export function startGateway(options: {
   upstreamKey?: string;
   /** With a domain, and the certificate shared with this address (the LAN gateway's). */
   acme?: { domain: string; shareCertificateWith?: string };
+  /** Apps' webhooks from the internet, as the edge's gateway takes them. */
+  webhooks?: readonly WebhookRoute[];
 }): Gateway {
   const dir = mkdtempSync(path.join(tmpdir(), "infernus-gateway-"));
   // Workers (www-data when root starts nginx) create their temporary files below it; its files stay the owner's.
   chmodSync(dir, 0o711);
   const paths = Object.fromEntries(Object.entries(GATEWAY_PATHS).map(([k, v]) => [k, path.join(dir, v)])) as unknown as typeof GATEWAY_PATHS;
   for (const file of Object.values(paths)) mkdirSync(path.dirname(file), { recursive: true });
-  const config = renderGatewayConfig({ gateway: options.gateway, apiKeys: options.apiKeys, upstreams: options.upstreams, paths, acmeDomain: options.acme?.domain, shareCertificateWith: options.acme?.shareCertificateWith })
+  const config = renderGatewayConfig({ gateway: options.gateway, apiKeys: options.apiKeys, upstreams: options.upstreams, paths, acmeDomain: options.acme?.domain, shareCertificateWith: options.acme?.shareCertificateWith, webhooks: options.webhooks })
     .replace(/listen (\[::\]:)?(\d+) ssl http2;/g, (_line, v6: string | undefined, port: string) => `listen ${v6 ? "[::1]" : "127.0.0.1"}:${port} ssl http2;`)
     .replace(/^( *)listen (\[::\]:)?(80|\d{4})( ssl)?;$/gm, (line, indent: string, v6: string | undefined, port: string, ssl = "") =>
       MOVED_PORTS[Number(port)] ? (v6 ? "" : `${indent}listen 127.0.0.1:${MOVED_PORTS[Number(port)]}${ssl};`) : line,

@@ -43,7 +43,7 @@ describe.each([["home"], ["singapore"]])("the %s runbook", (stack) => {
     expect(outages).toContain("the edge answers every API call with a 503 within a second");
     expect(outages).toContain("nothing needs a restart: gpu1 shakes hands with the edge again within 25 s");
     expect(outages).toContain("gpu1 runs on its UPS; at low battery each stops llama-swap");
-    if (stack === "singapore") expect(outages).toContain("the LAN gateway on gpu1 (`https://192.168.1.50/v1`) keeps answering with the same keys (ide, obsidian, n8n, search)");
+    if (stack === "singapore") expect(outages).toContain("the LAN gateway on gpu1 (`https://192.168.1.50/v1`) keeps answering with the same keys (ide, obsidian, n8n, search, chat)");
     else expect(outages).toContain("Add `lan.gateway` to the stack for a gateway at home");
   });
 
@@ -57,7 +57,7 @@ describe.each([["home"], ["singapore"]])("the %s runbook", (stack) => {
       expect(alerts).toContain(`| ModelOverloaded | warning | more than 8 requests wait for ${model} on gpu1 |`);
     }
     expect(alerts).toContain("| GpuHot | page | GPU 0 on gpu1 at over 85 °C |");
-    expect(alerts.match(/^\| AppDown \|/gm)).toHaveLength(stack === "home" ? 3 : 2);
+    expect(alerts.match(/^\| AppDown \|/gm)).toHaveLength(stack === "home" ? 4 : 3);
     expect(alerts).toContain("| AppDown | warning | the app memory on gpu1 does not answer over the tunnel |");
     expect(alerts).toContain("systemctl status infernus-memory; journalctl -u infernus-memory -n 50");
   });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # assets/apps/app.sh against stubbed apt, podman, systemd and curl; jq is the real one.
 # shellcheck disable=SC2016 # stub bodies are single-quoted: they expand when the stub runs
+# shellcheck disable=SC2030,SC2031 # a test that installs another app sets its UNITS, IMAGES and paths for itself alone
 
 setup() {
   load stubs
@@ -83,4 +84,52 @@ user,sk-new" ]
   [ ! -e "$INFERNUS_ROOT/srv/rag/memory/config.json" ]
   not_called "jq"
   called "systemctl restart infernus-memory"
+}
+
+@test "makes Python's bundle of the host's roots and the gateway's CA once, and restarts nothing for it on a second run" {
+  unset PROVIDER SEARXNG_URL
+  export UNITS=infernus-chat IMAGES=ghcr.io/open-webui/open-webui:v0.11.0 DATA_DIR=/srv/state/chat HEALTH=http://10.66.0.2:3080/health
+  export CA_BUNDLE=/etc/infernus/apps/ca-bundle.crt GATEWAY_CA=/etc/infernus/apps/gateway-ca.crt
+  put /etc/ssl/certs/ca-certificates.crt $'-----BEGIN CERTIFICATE-----\nroots\n-----END CERTIFICATE-----\n'
+  put "$GATEWAY_CA" $'-----BEGIN CERTIFICATE-----\nours\n-----END CERTIFICATE-----\n'
+  # The image is there already: only a changed file restarts the unit.
+  stub podman 'exit 0'
+  stub systemctl 'if [[ $1 == is-active ]]; then exit 0; fi'
+  run bash "$script"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$INFERNUS_ROOT$CA_BUNDLE")" = "$(cat "$INFERNUS_ROOT/etc/ssl/certs/ca-certificates.crt" "$INFERNUS_ROOT$GATEWAY_CA")" ]
+  [ "$(stat -c %a "$INFERNUS_ROOT$CA_BUNDLE")" = 644 ]
+  called "systemctl restart infernus-chat"
+  : >"$CALLS"
+  run bash "$script"
+  [ "$status" -eq 0 ]
+  not_called "systemctl restart"
+}
+
+@test "imports n8n's credential in its running container from stdin, and refuses with where to look when n8n will not" {
+  unset PROVIDER SEARXNG_URL
+  export UNITS=infernus-n8n IMAGES=docker.n8n.io/n8nio/n8n:2.12.3 DATA_DIR=/var/lib/infernus/apps/n8n DATA_UID=1000 HEALTH=http://10.66.0.1:5678/healthz
+  export N8N_CREDENTIAL=/etc/infernus/apps/n8n.credential.json
+  put "$N8N_CREDENTIAL" '[{"id":"infernus636396f0","name":"infernus (n8n)","type":"openAiApi","data":{"apiKey":"sk-secret"}}]'
+  stub podman 'if [[ $1 == image ]]; then exit 0; fi; if [[ $1 == exec ]]; then cat >"$BATS_TEST_TMPDIR/imported"; [[ ! -e ${IMPORT_FAILS:-/nonexistent} ]]; fi'
+  run bash "$script"
+  [ "$status" -eq 0 ]
+  [[ $output == *"infernus-n8n has its OpenAI credential for the gateway"* ]]
+  [ "$(cat "$BATS_TEST_TMPDIR/imported")" = "$(cat "$INFERNUS_ROOT$N8N_CREDENTIAL")" ]
+  not_called "sk-secret"
+  export IMPORT_FAILS=$BATS_TEST_TMPDIR/import-fails
+  touch "$IMPORT_FAILS"
+  run bash "$script"
+  [ "$status" -eq 1 ]
+  [[ $output == *"refused: n8n did not import its OpenAI credential for the gateway; see podman exec infernus-n8n n8n import:credentials --help and journalctl -u infernus-n8n -n 50"* ]]
+}
+
+@test "enables the app's probe timer and probes once, and a probe that fails does not fail the install" {
+  export PROBE=search
+  stub systemctl 'if [[ $1 == start ]]; then exit 3; fi'
+  run bash "$script"
+  [ "$status" -eq 0 ]
+  called "systemctl enable --quiet infernus-app-probe@search.timer"
+  called "systemctl start infernus-app-probe@search.service"
+  [[ $output == *"infernus-app-probe@search did not finish: journalctl -u infernus-app-probe@search"* ]]
 }

@@ -71,9 +71,9 @@ describe.each([["home"], ["singapore"]])("the %s serving files", (stack) => {
   });
 
   it("has unit files (serving, power limits, replication, offsite, metrics) that systemd-analyze verify (real tool) accepts", () => {
-    // The apps' units are checked with the apps (test/apps).
+    // The apps' units (and their probes) are checked with the apps (test/apps).
     const apps = (stackObject(stack).apps as { name: string }[]).map((a) => `infernus-${a.name}`);
-    const units = [...files.keys()].filter((f) => f.startsWith("hosts/gpu1/etc/systemd/system/") && /\.(service|timer)$/.test(f) && !apps.some((a) => path.basename(f).startsWith(`${a}.`) || path.basename(f).startsWith(`${a}-`)));
+    const units = [...files.keys()].filter((f) => f.startsWith("hosts/gpu1/etc/systemd/system/") && /\.(service|timer)$/.test(f) && !apps.some((a) => path.basename(f).startsWith(`${a}.`) || path.basename(f).startsWith(`${a}-`)) && !path.basename(f).startsWith("infernus-app-probe@"));
     const offsite = stack === "singapore" ? ["infernus-offsite.service", "infernus-offsite.timer"] : [];
     expect(units.map((u) => path.basename(u)).sort()).toEqual(
       [
