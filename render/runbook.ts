@@ -4,6 +4,7 @@
  */
 import type { EstateConfig, ServerConfig } from "../components/config/schema";
 import { APP_CATALOGUE, appPort } from "../components/apps/catalogue";
+import { PROBE_INTERVAL_SECONDS } from "../components/apps/files";
 import { appDataDir } from "../components/apps/placement";
 import { lanGatewayUrls, placeLanGateway } from "../components/gateway/lan";
 import { nvidiaGpus } from "../components/gpu/files";
@@ -227,6 +228,7 @@ function instances(view: RunbookView): Readonly<Record<string, readonly Labels[]
     // The root filesystem of every host, and each server's datasets.
     DiskAlmostFull: [...view.watched.map((w) => ({ server: w.name, mountpoint: "/" })), ...datasets(() => true)],
     AppDown: config.apps.map((a) => ({ server: a.host, app: a.name })),
+    AppCannotReachModels: config.apps.filter((a) => APP_CATALOGUE[a.kind].runtime).map((a) => ({ server: a.host, app: a.name })),
   };
 }
 
@@ -277,6 +279,7 @@ function silent(view: RunbookView, t: Thresholds): string[] {
 function appsSection(stack: string, config: EstateConfig): string[] {
   if (config.apps.length === 0) return [];
   const example = config.apps[0].name;
+  const caller = config.apps.find((a) => APP_CATALOGUE[a.kind].runtime);
   return [
     "## Apps",
     "",
@@ -292,6 +295,14 @@ function appsSection(stack: string, config: EstateConfig): string[] {
     "",
     ...sh(`sudo systemctl status infernus-${example}`, `sudo journalctl -u infernus-${example} -n 50`, `sudo podman images`),
     "",
+    ...(caller
+      ? [
+          `An app that calls the models (Perplexica, Open WebUI, n8n) does so with its own key, and is probed every ${PROBE_INTERVAL_SECONDS / 60} minutes from inside its container, with that key and the trust store the container has: \`infernus-check\` shows it as \`app <name> to the models\`, and AppCannotReachModels fires when it fails for 15 minutes. On its host (for ${caller.name}, ${caller.host}), the probe says why:`,
+          "",
+          ...sh(`sudo infernus-app-probe ${caller.name}`),
+          "",
+        ]
+      : []),
     `To update one, set its \`image\` to the new tag and run \`npm run up -- ${stack}\`: the step pulls it and restarts the unit. A restore of the dataset that holds an app's state (above) wants the unit stopped first.`,
     "",
   ];

@@ -2,6 +2,7 @@
  * Monitoring files: Prometheus on the edge scraping every server through the tunnel, the alert
  * rules (thresholds from the stack file), Alertmanager sending to Telegram. Pure renderers.
  */
+import { PROBE_INTERVAL_SECONDS } from "../apps/files";
 import type { MonitoringConfig } from "../config/schema";
 import { HEADER, renderYaml as yaml } from "../header";
 
@@ -315,6 +316,15 @@ export function alertRules(t: Thresholds, servers: readonly ScrapedServer[]): Ru
       severity: "warning",
       summary: "the app {{ $labels.app }} on {{ $labels.server }} does not answer over the tunnel",
       action: "On that host: systemctl status infernus-{{ $labels.app }}; journalctl -u infernus-{{ $labels.app }} -n 50 (a failed image pull, a full disk, the dataset not mounted).",
+    },
+    {
+      alert: "AppCannotReachModels",
+      // Refused, untrusted or short of a model; or no finding for four probes (its timer stopped).
+      expr: `infernus_app_gateway_up == 0 or time() - infernus_app_gateway_probe_timestamp_seconds > ${4 * PROBE_INTERVAL_SECONDS}`,
+      for: "15m",
+      severity: "warning",
+      summary: "the app {{ $labels.app }} on {{ $labels.server }} cannot reach its models through the gateway",
+      action: "On that host: sudo infernus-app-probe {{ $labels.app }} says why (its key refused, the gateway's certificate not trusted in its container, a model not listed); npm run up writes its key and CA anew.",
     },
   ];
 }

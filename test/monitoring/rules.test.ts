@@ -39,7 +39,7 @@ function ruleTest(c: Case) {
     interval: "1m",
     input_series: Object.entries(c.series).map(([series, values]) => ({ series, values })),
     alert_rule_test: [
-      { eval_time: c.at, alertname: c.alert, exp_alerts: c.fires.map((labels) => ({ exp_labels: labels, exp_annotations: { summary: c.summary, action: actionOf(c.alert) } })) },
+      { eval_time: c.at, alertname: c.alert, exp_alerts: c.fires.map((labels) => ({ exp_labels: labels, exp_annotations: { summary: c.summary, action: actionOf(c.alert).replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name]) } })) },
     ],
   };
 }
@@ -50,7 +50,7 @@ describe("the alert rules", () => {
     const check = tool("promtool", ["check", "rules", write(dir, "rules.yml", renderRules(thresholds, servers))]);
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
-    expect(check.stdout).toMatch(/SUCCESS: 23 rules found/);
+    expect(check.stdout).toMatch(/SUCCESS: 24 rules found/);
   });
 
   it("fire as intended in promtool test rules (real tool)", () => {
@@ -121,6 +121,30 @@ describe("the alert rules", () => {
       },
       { name: "lan gateway down", series: { 'infernus_lan_gateway_up{url="https://192.168.1.50/healthz",server="gpu1"}': "1 0 0 0 0 0 0" }, at: "6m", alert: "LanGatewayDown", fires: [{ severity: "warning", url: "https://192.168.1.50/healthz", server: "gpu1" }], summary: "the LAN gateway on gpu1 does not answer /healthz: home has no models when the internet is down" },
       { name: "lan gateway blip", series: { 'infernus_lan_gateway_up{url="https://192.168.1.50/healthz",server="gpu1"}': "1 0 0 1 1 1 1" }, at: "6m", alert: "LanGatewayDown", fires: [] },
+      {
+        name: "app refused by the gateway",
+        series: { 'infernus_app_gateway_up{app="search",status="401",missing="",server="edge"}': "0+0x20", 'infernus_app_gateway_probe_timestamp_seconds{app="search",server="edge"}': "0+60x20" },
+        at: "16m",
+        alert: "AppCannotReachModels",
+        // Prometheus drops the empty missing label.
+        fires: [{ severity: "warning", app: "search", status: "401", server: "edge" }],
+        summary: "the app search on edge cannot reach its models through the gateway",
+      },
+      {
+        name: "app probe stopped",
+        series: { 'infernus_app_gateway_up{app="chat",status="200",missing="",server="gpu1"}': "1+0x60", 'infernus_app_gateway_probe_timestamp_seconds{app="chat",server="gpu1"}': "0+0x60" },
+        at: "40m",
+        alert: "AppCannotReachModels",
+        fires: [{ severity: "warning", app: "chat", server: "gpu1" }],
+        summary: "the app chat on gpu1 cannot reach its models through the gateway",
+      },
+      {
+        name: "app probed and fine",
+        series: { 'infernus_app_gateway_up{app="chat",status="200",missing="",server="gpu1"}': "1+0x60", 'infernus_app_gateway_probe_timestamp_seconds{app="chat",server="gpu1"}': "0+60x60" },
+        at: "40m",
+        alert: "AppCannotReachModels",
+        fires: [],
+      },
       { name: "snapshot fresh", series: { 'infernus_zfs_latest_snapshot_timestamp_seconds{dataset="tank/rag",server="gpu1"}': "0+60x200" }, at: "140m", alert: "SnapshotTooOld", fires: [] },
     ];
     const tests = write(dir, "tests.yml", dump({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests: cases.map(ruleTest) }));
