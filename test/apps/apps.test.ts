@@ -1,7 +1,7 @@
 /** The user's apps under mocks and in the render: placement, ports, secrets, firewall, monitoring, invalid configs. */
 import * as pulumi from "@pulumi/pulumi";
 import { load } from "js-yaml";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -177,6 +177,51 @@ describe("the rendered app files", () => {
       const words = run.split(/\s+/);
       for (const flag of words.filter((w) => w.startsWith("--"))) expect(help, `${unit}: ${flag}`).toContain(`${flag.split("=")[0]} `);
       expect(words.at(-1), unit).toMatch(/^(docker\.io|docker\.n8n\.io|ghcr\.io)\/[a-z0-9/._-]+:[A-Za-z0-9._-]*\d[A-Za-z0-9._-]*$/);
+    }
+  });
+
+  it("has run lines that podman create (real tool) takes as they are: every flag, the env file, each bind mount, host networking", () => {
+    // podman with its own storage in a scratch folder; each pinned image stood in for by an empty
+    // one of the same name (no registry here), the host's paths made below the scratch folder, and
+    // the journald log driver by none: podman opens journald's socket at create, and this machine
+    // runs no systemd (the flag itself is checked against podman run --help above).
+    const dir = mkdtempSync(path.join(tmpdir(), "infernus-podman-"));
+    const podman = (args: string[]) => tool("podman", ["--root", `${dir}/storage`, "--runroot", `${dir}/run`, "--storage-driver", "vfs", ...args]);
+    const root = path.join(dir, "host");
+    const onHost = (host: string, p: string) => {
+      const local = path.join(root, p);
+      mkdirSync(path.dirname(local), { recursive: true });
+      const rendered = files.get(`hosts/${host}${p}`);
+      if (rendered !== undefined) writeFileSync(local, rendered);
+      else if (path.basename(p).includes(".")) writeFileSync(local, "made by app.sh on the host\n");
+      else mkdirSync(local, { recursive: true });
+      return local;
+    };
+    writeFileSync(path.join(dir, "empty.tar"), Buffer.alloc(1024));
+    try {
+      for (const unit of units()) {
+        const host = unit.split("/")[1];
+        const words = String(files.get(unit)).match(/^ExecStart=\/usr\/bin\/podman run((?:.*\\\n)*.*)$/m)![1].replace(/\\\n/g, " ").trim().split(/\s+/);
+        const image = words.at(-1)!;
+        expect(podman(["import", "-q", "--change", 'CMD ["/stand-in"]', path.join(dir, "empty.tar"), image]).status, image).toBe(0);
+        const args = words.map((word, i) => {
+          if (words[i - 1] === "--env-file") return onHost(host, word);
+          if (words[i - 1] === "--volume") {
+            const [source, ...rest] = word.split(":");
+            return [onHost(host, source), ...rest].join(":");
+          }
+          return word === "--log-driver=journald" ? "--log-driver=none" : word;
+        });
+        const created = podman(["create", ...args]);
+        expect(created.stderr, unit).toBe("");
+        const [inspected] = JSON.parse(podman(["inspect", words[words.indexOf("--name") + 1]]).stdout) as { Config: { Env: string[] }; HostConfig: { NetworkMode: string } }[];
+        expect(inspected.HostConfig.NetworkMode, unit).toBe("host");
+        for (const pair of words.filter((_, i) => words[i - 1] === "--env")) expect(inspected.Config.Env, `${unit}: ${pair}`).toContain(pair);
+      }
+    } finally {
+      podman(["rm", "--all", "--force"]);
+      podman(["rmi", "--all", "--force"]);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
