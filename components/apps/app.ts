@@ -85,7 +85,7 @@ export class App extends pulumi.ComponentResource {
     this.readOnlyKey = parts.readOnlyKey;
     this.snippet = parts.snippet;
     // An app that calls the gateway is probed from inside its container (infernus-app-probe): the self-check reads what it found.
-    const probe = parts.models && probeFile(ctx, parts.models);
+    const probe = probeFile(ctx, parts.models ?? []);
     this.probed = probe !== undefined;
     const probeUnits = renderProbeUnits();
 

@@ -56,7 +56,9 @@ export const APP_CATALOGUE: Readonly<Record<AppKind, AppSpec>> = {
     port: 5678,
     dataMount: "/home/node/.n8n",
     uid: 1000,
-    health: "/healthz",
+    // 200 once its database is connected and migrated (abstract-server.js); /healthz answers before
+    // that, and the credential's import would then race n8n's own migrations.
+    health: "/healthz/readiness",
     guard: "login",
     ragStore: false,
     runtime: "node",

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AppConfig } from "../config/schema";
+import { webhookPrefix } from "../gateway/nginx";
 import type { StepFile } from "../host/remoteHost";
 import { APP_CATALOGUE, gatewayKeyOf, type AppSpec } from "./catalogue";
 import {
@@ -79,7 +80,7 @@ export interface AppParts {
   readonly apiKey?: pulumi.Output<string>;
   /** Qdrant's read-only key. Secret. */
   readonly readOnlyKey?: pulumi.Output<string>;
-  /** The gateway models the app must find with its own key (infernus-app-probe). */
+  /** The gateway models the app must find with its own key (infernus-app-probe); none: the listing itself. */
   readonly models?: readonly string[];
 }
 
@@ -148,7 +149,7 @@ export function n8nParts(ctx: AppContext<"n8n">): AppParts {
   const trust = gatewayTrust(gateway, "node");
   const encryptionKey = ctx.secret("encryption-key", 48);
   const credential = `${APP_PATHS.dir}/${app.name}.credential.json`;
-  const webhookUrl = app.webhooks && gateway.publicOrigin ? pulumi.interpolate`${gateway.publicOrigin}/hooks/${app.name}/` : `${ctx.url}/`;
+  const webhookUrl = app.webhooks && gateway.publicOrigin ? pulumi.interpolate`${gateway.publicOrigin}${webhookPrefix(app.name)}` : `${ctx.url}/`;
   return {
     files: [
       { path: ctx.envFile, mode: "0600", content: secretEnvFile({ N8N_ENCRYPTION_KEY: encryptionKey }) },
@@ -186,7 +187,6 @@ export function n8nParts(ctx: AppContext<"n8n">): AppParts {
     snippet: pulumi.secret(
       pulumi.interpolate`N8N_URL=${ctx.url}\n# its OpenAI credential "infernus (${gatewayKeyOf(app)})" calls the gateway${app.webhooks ? pulumi.interpolate`\n# webhooks from the internet: ${webhookUrl}webhook/<path>` : ""}\n`,
     ),
-    models: [],
   };
 }
 

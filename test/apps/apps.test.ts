@@ -257,7 +257,7 @@ describe("an auxiliary host (the old board)", () => {
     expect(unit).toContain("--env-file /etc/infernus/apps/n8n.env");
     const prometheus = load((await stepFiles(config, "edge", "monitoring")).find((f) => f.path === "/etc/prometheus/prometheus.yml")!.content) as { scrape_configs: Record<string, any>[] };
     expect(prometheus.scrape_configs.find((j) => j.job_name === "node")!.static_configs).toContainEqual({ targets: ["10.66.0.192:9100"], labels: { server: "aux" } });
-    expect(prometheus.scrape_configs.find((j) => j.job_name === "apps")!.static_configs).toContainEqual({ targets: ["http://10.66.0.192:5678/healthz"], labels: { app: "n8n", server: "aux" } });
+    expect(prometheus.scrape_configs.find((j) => j.job_name === "apps")!.static_configs).toContainEqual({ targets: ["http://10.66.0.192:5678/healthz/readiness"], labels: { app: "n8n", server: "aux" } });
   });
 });
 

@@ -126,6 +126,7 @@ describe("n8n's webhooks from the internet", () => {
     const origin = (await resolve(result.gateway.origin)).value;
     expect(unit).toContain(`--env WEBHOOK_URL=${origin}/hooks/n8n/`);
     expect(unit).toContain("--env N8N_PROXY_HOPS=1");
+    expect((await resolve(result.apps.n8n.snippet)).value).toBe(`N8N_URL=http://10.66.0.1:5678\n# its OpenAI credential "infernus (n8n)" calls the gateway\n# webhooks from the internet: ${origin}/hooks/n8n/webhook/<path>\n`);
     const plain = (await edgeStep(home, "app-n8n")).files.find((f) => f.path === "/etc/systemd/system/infernus-n8n.service")!.content;
     expect(plain).toContain("--env WEBHOOK_URL=http://10.66.0.1:5678/");
     expect(plain).not.toContain("N8N_PROXY_HOPS");

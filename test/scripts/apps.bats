@@ -108,7 +108,7 @@ user,sk-new" ]
 
 @test "imports n8n's credential in its running container from stdin, and refuses with where to look when n8n will not" {
   unset PROVIDER SEARXNG_URL
-  export UNITS=infernus-n8n IMAGES=docker.n8n.io/n8nio/n8n:2.12.3 DATA_DIR=/var/lib/infernus/apps/n8n DATA_UID=1000 HEALTH=http://10.66.0.1:5678/healthz
+  export UNITS=infernus-n8n IMAGES=docker.n8n.io/n8nio/n8n:2.12.3 DATA_DIR=/var/lib/infernus/apps/n8n DATA_UID=1000 HEALTH=http://10.66.0.1:5678/healthz/readiness
   export N8N_CREDENTIAL=/etc/infernus/apps/n8n.credential.json
   put "$N8N_CREDENTIAL" '[{"id":"infernus636396f0","name":"infernus (n8n)","type":"openAiApi","data":{"apiKey":"sk-secret"}}]'
   stub podman 'if [[ $1 == image ]]; then exit 0; fi; if [[ $1 == exec ]]; then cat >"$BATS_TEST_TMPDIR/imported"; [[ ! -e ${IMPORT_FAILS:-/nonexistent} ]]; fi'
