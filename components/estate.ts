@@ -7,7 +7,7 @@ import * as random from "@pulumi/random";
 import { App } from "./apps/app";
 import { APP_CATALOGUE, gatewayKeyOf } from "./apps/catalogue";
 import { PROBE_INTERVAL_SECONDS, searxngUnit } from "./apps/files";
-import { appDataDir, appOpenings, webhookRoutes } from "./apps/placement";
+import { appDataDir, appOpenings, searxngOwner, webhookRoutes } from "./apps/placement";
 import { CHECK_KEY_NAME } from "./check/files";
 import { SelfCheck } from "./check/selfCheck";
 import { peerRequests } from "./config/checks";
@@ -288,8 +288,7 @@ export class Estate extends pulumi.ComponentResource {
   }
 
   /**
-   * Each app on its host, after that host's own steps, the vector stores first (Open WebUI needs
-   * their keys). An app that calls the models calls the LAN gateway on the same machine (it answers
+   * Each app on its host, after that host's own steps, the vector stores and searches first. An app that calls the models calls the LAN gateway on the same machine (it answers
    * with the internet down), else the edge's through the tunnel, with its own key.
    */
   private placeApps(name: string, config: EstateConfig, edgeAddress: string, addressOf: (peer: string) => string, lanGateway?: LanGatewayPlace): Record<string, App> {
@@ -300,11 +299,13 @@ export class Estate extends pulumi.ComponentResource {
     const gatewayAddress = (host: string) => (lanGateway?.server.name === host ? lanGateway.address : edgeAddress);
     const hostOf = (host: string) => (host === config.edge.name ? this.edge.host : this.servers[host].host);
     const placed: Record<string, App> = {};
-    const ordered = [...config.apps.filter((a) => a.kind === "qdrant"), ...config.apps.filter((a) => a.kind !== "qdrant")];
+    // Open WebUI after what it uses: a Qdrant's key, and the SearxNG a Perplexica on its host installs.
+    const first = (app: EstateConfig["apps"][number]) => (app.kind === "qdrant" ? 0 : app.kind === "perplexica" ? 1 : 2);
+    const ordered = [...config.apps].sort((a, b) => first(a) - first(b));
     for (const app of ordered) {
       const callsModels = APP_CATALOGUE[app.kind].runtime !== undefined;
       const store = app.kind === "open-webui" ? placed[app.vectorStore ?? config.apps.find((a) => a.kind === "qdrant")!.name] : undefined;
-      const search = app.kind === "open-webui" && app.webSearch ? config.apps.find((a) => a.kind === "perplexica" && a.host === app.host) : undefined;
+      const search = app.kind === "open-webui" && app.webSearch ? searxngOwner(config, app.host) : undefined;
       placed[app.name] = new App(
         `${name}-app-${app.name}`,
         {
@@ -323,7 +324,7 @@ export class Estate extends pulumi.ComponentResource {
               }
             : undefined,
           vectorStore: store && { url: store.url, apiKey: store.apiKey! },
-          searxngUnit: search && searxngUnit(search.name),
+          searxngUnit: search && search !== app ? searxngUnit(search.name) : undefined,
         },
         { parent: this },
       );

@@ -163,7 +163,7 @@ describe("index.ts", () => {
     expect(result.apps).toEqual({
       search: { kind: "perplexica", host: "edge", url: "http://10.66.0.1:3000" },
       memory: { kind: "qdrant", host: "gpu1", url: "http://10.66.0.135:6333" },
-      chat: { kind: "open-webui", host: "edge", url: "http://10.66.0.1:3080" },
+      chat: { kind: "open-webui", host: "gpu1", url: "http://10.66.0.135:3080" },
       n8n: { kind: "n8n", host: "edge", url: "http://10.66.0.1:5678" },
     });
     expect(await pulumi.isSecret(pulumi.output(result.caCertificate))).toBe(false);

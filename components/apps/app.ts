@@ -25,7 +25,7 @@ export interface AppArgs {
   readonly gateway?: GatewayAccess;
   /** Open WebUI's Qdrant. */
   readonly vectorStore?: VectorStoreAccess;
-  /** The SearxNG unit on its host that Open WebUI searches the web with. */
+  /** The SearxNG unit on its host that Open WebUI searches the web with (placement.ts: searxngOwner); absent, it runs its own. */
   readonly searxngUnit?: string;
 }
 

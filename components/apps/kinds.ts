@@ -190,21 +190,45 @@ export function n8nParts(ctx: AppContext<"n8n">): AppParts {
   };
 }
 
-/** Perplexica with its SearxNG (loopback only): its provider entry calls the gateway with its own key. */
+/**
+ * A SearxNG on loopback for the app named (Perplexica's, or an Open WebUI's on a host without one):
+ * nothing but the apps on that host reach it.
+ */
+function searxngParts<K extends AppConfig["kind"]>(ctx: AppContext<K>): { unit: string; files: StepFile[]; container: ContainerInput } {
+  const unit = searxngUnit(ctx.app.name);
+  const settings = `${APP_PATHS.dir}/${ctx.app.name}.searxng.yml`;
+  const env = `${APP_PATHS.dir}/${ctx.app.name}.searxng.env`;
+  const [host, port] = SEARXNG.listen.split(":");
+  return {
+    unit,
+    files: [
+      { path: settings, mode: "0644", content: renderSearxngSettings() },
+      { path: env, mode: "0600", content: secretEnvFile({ SEARXNG_SECRET: ctx.secret("searxng-secret") }) },
+    ],
+    container: {
+      ...ctx.base,
+      mountsFor: [],
+      unit,
+      description: `infernus: SearxNG for ${ctx.app.name}`,
+      image: SEARXNG.image,
+      envFile: env,
+      env: { GRANIAN_HOST: host, GRANIAN_PORT: port },
+      volumes: [`${settings}:/etc/searxng/settings.yml:ro`],
+    },
+  };
+}
+
+/** Perplexica with its SearxNG: its provider entry calls the gateway with its own key. */
 export function perplexicaParts(ctx: AppContext<"perplexica">): AppParts {
   const { app } = ctx;
   const gateway = ctx.gateway!;
   const trust = gatewayTrust(gateway, "node");
-  const searxng = searxngUnit(app.name);
-  const settings = `${APP_PATHS.dir}/${app.name}.searxng.yml`;
-  const searxEnv = `${APP_PATHS.dir}/${app.name}.searxng.env`;
+  const searxng = searxngParts(ctx);
   const provider = `${APP_PATHS.dir}/${app.name}.provider.json`;
-  const [searxHost, searxPort] = SEARXNG.listen.split(":");
   const searxUrl = `http://${SEARXNG.listen}`;
   return {
     files: [
-      { path: settings, mode: "0644", content: renderSearxngSettings() },
-      { path: searxEnv, mode: "0600", content: secretEnvFile({ SEARXNG_SECRET: ctx.secret("searxng-secret") }) },
+      ...searxng.files,
       {
         path: provider,
         mode: "0600",
@@ -215,18 +239,9 @@ export function perplexicaParts(ctx: AppContext<"perplexica">): AppParts {
       ...trust.files,
     ],
     containers: [
-      {
-        ...ctx.base,
-        mountsFor: [],
-        unit: searxng,
-        description: `infernus: SearxNG for ${app.name}`,
-        image: SEARXNG.image,
-        envFile: searxEnv,
-        env: { GRANIAN_HOST: searxHost, GRANIAN_PORT: searxPort },
-        volumes: [`${settings}:/etc/searxng/settings.yml:ro`],
-      },
+      searxng.container,
       mainContainer(ctx, {
-        requires: [searxng],
+        requires: [searxng.unit],
         hosts: gateway.hosts,
         env: { HOSTNAME: ctx.listen, PORT: String(ctx.port), SEARXNG_API_URL: searxUrl, ...trust.env },
         volumes: [ctx.volume, ...trust.volumes],
@@ -250,6 +265,9 @@ export function openWebuiParts(ctx: AppContext<"open-webui">): AppParts {
   const store = ctx.vectorStore!;
   const trust = gatewayTrust(gateway, "python");
   const rerank = app.rerankModel;
+  // The SearxNG of the Perplexica on its host, or one of its own.
+  const ownSearxng = app.webSearch && !ctx.searxngUnit ? searxngParts(ctx) : undefined;
+  const searxng = ctx.searxngUnit ?? ownSearxng?.unit;
   const env: Record<string, pulumi.Input<string>> = {
     HOST: ctx.listen,
     PORT: String(ctx.port),
@@ -279,7 +297,7 @@ export function openWebuiParts(ctx: AppContext<"open-webui">): AppParts {
     ...(rerank
       ? { ENABLE_RAG_HYBRID_SEARCH: "true", RAG_RERANKING_ENGINE: "external", RAG_RERANKING_MODEL: rerank, RAG_EXTERNAL_RERANKER_URL: pulumi.interpolate`${gateway.baseUrl}/rerank` }
       : {}),
-    ...(ctx.searxngUnit ? { ENABLE_WEB_SEARCH: "true", WEB_SEARCH_ENGINE: "searxng", SEARXNG_QUERY_URL: `http://${SEARXNG.listen}/search?q=<query>` } : { ENABLE_WEB_SEARCH: "false" }),
+    ...(searxng ? { ENABLE_WEB_SEARCH: "true", WEB_SEARCH_ENGINE: "searxng", SEARXNG_QUERY_URL: `http://${SEARXNG.listen}/search?q=<query>` } : { ENABLE_WEB_SEARCH: "false" }),
     ...trust.env,
   };
   const secrets = {
@@ -290,8 +308,11 @@ export function openWebuiParts(ctx: AppContext<"open-webui">): AppParts {
     ...(rerank ? { RAG_EXTERNAL_RERANKER_API_KEY: gateway.apiKey } : {}),
   };
   return {
-    files: [{ path: ctx.envFile, mode: "0600", content: secretEnvFile(secrets) }, ...trust.files],
-    containers: [mainContainer(ctx, { envFile: ctx.envFile, requires: ctx.searxngUnit ? [ctx.searxngUnit] : [], hosts: gateway.hosts, env, volumes: [ctx.volume, ...trust.volumes] })],
+    files: [{ path: ctx.envFile, mode: "0600", content: secretEnvFile(secrets) }, ...(ownSearxng?.files ?? []), ...trust.files],
+    containers: [
+      ...(ownSearxng ? [ownSearxng.container] : []),
+      mainContainer(ctx, { envFile: ctx.envFile, requires: searxng ? [searxng] : [], hosts: gateway.hosts, env, volumes: [ctx.volume, ...trust.volumes] }),
+    ],
     params: trust.params,
     snippet: pulumi.secret(pulumi.output(`OPEN_WEBUI_URL=${ctx.url}\n# open it from a WireGuard client; the first account made there is the admin, and no one can sign up after it\n`)),
     models: [app.chatModel, app.embeddingModel, ...(rerank ? [rerank] : [])],

@@ -35,3 +35,12 @@ export function webhookRoutes(config: EstateConfig, addressOf: (host: string) =>
       : [],
   );
 }
+
+/**
+ * The app whose SearxNG serves a host's web searches: its Perplexica, else its first Open WebUI
+ * that searches (which then runs one of its own); the others on the host use that one.
+ */
+export function searxngOwner(config: EstateConfig, host: string): AppConfig | undefined {
+  const here = config.apps.filter((app) => app.host === host);
+  return here.find((app) => app.kind === "perplexica") ?? here.find((app) => app.kind === "open-webui" && app.webSearch);
+}

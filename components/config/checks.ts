@@ -5,6 +5,7 @@ import { GPU_CATALOGUE, gpuSpecOf } from "../gpu/catalogue";
 import { servingPlan } from "../serving/plan";
 import { CHECK_KEY_NAME } from "../check/files";
 import { APP_CATALOGUE, appPort, gatewayKeyOf } from "../apps/catalogue";
+import { SEARXNG } from "../apps/files";
 import type { ModelKind } from "../serving/catalogue";
 import { article, modelProblems, modelSpecOf } from "../serving/models";
 import { PORTS } from "../monitoring/files";
@@ -242,11 +243,12 @@ function appChecks(config: AppInputs): Problem[] {
     if (app.kind === "open-webui") {
       if (app.rerankModel !== undefined) problems.push(...modelUse(app.rerankModel, "rerank", `${at}.rerankModel`, served));
       problems.push(...vectorStoreProblems(config.apps, app.vectorStore, `${at}.vectorStore`));
-      if (app.webSearch && !config.apps.some((other) => other.kind === "perplexica" && other.host === app.host)) {
-        problems.push({ path: `${at}.webSearch`, value: true, message: `Open WebUI searches the web through the SearxNG of a Perplexica app on its host, and ${app.host} runs none: place it beside one, add one there, or set webSearch: false` });
-      }
     }
     if (app.kind === "perplexica") {
+      const first = config.apps.findIndex((other) => other.kind === "perplexica" && other.host === app.host);
+      if (first < i) {
+        problems.push({ path: `${at}.host`, value: app.host, message: `each Perplexica runs its SearxNG on ${SEARXNG.listen}, and ${app.host} runs apps[${first}]'s already: place this one on another host` });
+      }
       const edge = config.edge;
       const gb = edge.kind === "digitalocean" ? Number(/-(\d+)gb/.exec(edge.size)?.[1]) : undefined;
       if (app.host === edge.name && gb !== undefined && gb < PERPLEXICA_EDGE_MIN_GB) {

@@ -551,7 +551,7 @@ export const appSchema = z.discriminatedUnion(
       rerankModel: z.string().optional(),
       /** The Qdrant app it keeps documents and memories in; the estate's only Qdrant by default. */
       vectorStore: peerName.optional(),
-      /** Web search through the SearxNG of the Perplexica app on its host. */
+      /** Web search, through the SearxNG of the Perplexica app on its host, or one of its own on loopback. */
       webSearch: z.boolean().default(true),
       /** The infernus:apiKeys entry it calls the gateway with; the app's name by default. */
       apiKey: peerName.optional(),

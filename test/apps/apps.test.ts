@@ -29,14 +29,14 @@ describe("apps under mocks", () => {
     // The vector store first: Open WebUI is given its key.
     expect(apps.map((a) => a.name)).toEqual(["infernus-app-memory", "infernus-app-search", "infernus-app-chat", "infernus-app-n8n"]);
     for (const app of apps) expect(resources.find((r) => r.urn === app.parent)!.name).toBe("infernus");
-    expect(result.edge.host.steps.map((s) => s.name).slice(-6)).toEqual(["app-search", "app-chat", "app-n8n", "monitoring", "grafana", "self-check"]);
-    expect(result.servers.gpu1.host.steps.at(-1)!.name).toBe("app-memory");
+    expect(result.edge.host.steps.map((s) => s.name).slice(-5)).toEqual(["app-search", "app-n8n", "monitoring", "grafana", "self-check"]);
+    expect(result.servers.gpu1.host.steps.map((s) => s.name).slice(-2)).toEqual(["app-memory", "app-chat"]);
     expect(byName(resources, "gpu1-app-memory").dependsOn).toContain(byName(resources, "gpu1-exporters").urn);
   });
 
   it("keeps every app secret secret: keys, env files, Perplexica's provider entry, snippets", async () => {
     const { result, resources } = await runEstate(home);
-    for (const step of ["edge-app-search", "gpu1-app-memory", "edge-app-chat", "edge-app-n8n"]) expect(byName(resources, step).secretInputs, step).toContain("stdin");
+    for (const step of ["edge-app-search", "gpu1-app-memory", "gpu1-app-chat", "edge-app-n8n"]) expect(byName(resources, step).secretInputs, step).toContain("stdin");
     const memory = result.apps.memory;
     for (const secret of [memory.apiKey!, memory.readOnlyKey!, ...Object.values(result.apps).map((a) => a.snippet)]) expect(await pulumi.isSecret(secret)).toBe(true);
     const key = (await resolve(memory.apiKey!)).value;
@@ -146,10 +146,10 @@ describe("the rendered app files", () => {
   beforeAll(async () => {
     files = (await renderStack("home")).files;
   });
-  const units = () => [...files.keys()].filter((f) => /\/etc\/systemd\/system\/infernus-(search|search-searxng|memory|chat|n8n)\.service$/.test(f));
+  const units = () => [...files.keys()].filter((f) => /\/etc\/systemd\/system\/infernus-(search|search-searxng|memory|chat|chat-searxng|n8n)\.service$/.test(f));
 
   it("has container units that systemd-analyze verify (real tool) accepts", () => {
-    expect(units().map((u) => path.basename(u)).sort()).toEqual(["infernus-chat.service", "infernus-memory.service", "infernus-n8n.service", "infernus-search-searxng.service", "infernus-search.service"]);
+    expect(units().map((u) => path.basename(u)).sort()).toEqual(["infernus-chat-searxng.service", "infernus-chat.service", "infernus-memory.service", "infernus-n8n.service", "infernus-search-searxng.service", "infernus-search.service"]);
     const check = verifyUnits(units().map((u) => ({ name: path.basename(u), text: String(files.get(u)) })));
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
@@ -166,8 +166,9 @@ describe("the rendered app files", () => {
     expect(check.stderr).toBe("");
     expect(check.status).toBe(0);
     expect(String(files.get("hosts/edge/usr/local/sbin/infernus-app-probe"))).toBe(readFileSync(path.join(__dirname, "../../assets/apps/app-probe.sh"), "utf8"));
-    // Qdrant calls no models: gpu1 has no probe.
-    expect(files.has("hosts/gpu1/etc/systemd/system/infernus-app-probe@.service")).toBe(false);
+    // Qdrant calls no models, so has no probe; the chat app beside it has one.
+    expect(files.has("hosts/gpu1/etc/infernus/apps/memory.probe.json")).toBe(false);
+    expect(files.has("hosts/gpu1/etc/infernus/apps/chat.probe.json")).toBe(true);
   });
 
   it("starts each container with flags that podman run (real tool) knows, and a pinned image", () => {
@@ -283,7 +284,8 @@ describe("invalid app configs", () => {
     ["Perplexica without its API key", (c) => (c.apiKeys = c.apiKeys.filter((k: { name: string }) => k.name !== "search")), /^apps\[0\]\.name: the app calls the gateway with the API key search: add \{ name: search \} to infernus:apiKeys$/],
     ["the RAG store off the pools", (c) => (c.apps[1].host = "edge"), /^apps\[1\]\.host: Qdrant \(RAG vector store\) keeps the RAG memory, which must live on a server's primary ZFS pool/],
     ["an app on a port its host uses", (c) => (c.apps[1].port = 8080), /^apps\[1\]\.port: gpu1 already uses port 8080 for the models \(llama-swap\)/],
-    ["two apps on one port", (c) => (c.apps[2].port = 3000), /^apps\[2\]\.port: the same host and port as apps\[0\]/],
+    ["two apps on one port", (c) => (c.apps[3].port = 3000), /^apps\[3\]\.port: the same host and port as apps\[0\]/],
+    ["two Perplexicas on one host (one SearxNG port)", (c) => c.apps.push({ name: "search2", kind: "perplexica", host: "edge", port: 3001, chatModel: "gpt-oss-120b", embeddingModel: "qwen3-embedding-8b", apiKey: "search" }), /^apps\[4\]\.host: each Perplexica runs its SearxNG on 127\.0\.0\.1:8888, and edge runs apps\[0\]'s already: place this one on another host$/],
     ["an unknown kind", (c) => (c.apps[0].kind = "librechat"), /^apps\[0\]\.kind: kind must be perplexica, qdrant, n8n or open-webui$/],
   ])("refuses %s", (_what, edit, message) => {
     expect(problems(edit).some((p) => message.test(p)), problems(edit).join("\n")).toBe(true);

@@ -40,10 +40,10 @@ async function chatFiles(config: Record<string, unknown>, host: string) {
 
 describe("Open WebUI under mocks", () => {
   it("calls the gateway with its own key for chats and embeddings, keeps vectors in the estate's Qdrant with its key, and lets the stack file decide its settings", async () => {
-    const { result, unit, secrets } = await chatFiles(home, "edge");
+    const { result, unit, secrets } = await chatFiles(home, "gpu1");
     const key = (await resolve(result.apiKeys.chat)).value;
     expect(unit).toMatchObject({
-      HOST: "10.66.0.1",
+      HOST: "10.66.0.135",
       PORT: "3080",
       ENABLE_PERSISTENT_CONFIG: "false",
       WEBUI_AUTH: "true",
@@ -74,15 +74,15 @@ describe("Open WebUI under mocks", () => {
 
   it("keeps its secrets secret: the step's stdin, the env file and the snippet", async () => {
     const { resources, result } = await runEstate(home);
-    expect(resources.find((r) => r.name === "edge-app-chat")!.secretInputs).toContain("stdin");
-    const { file } = await chatFiles(home, "edge");
+    expect(resources.find((r) => r.name === "gpu1-app-chat")!.secretInputs).toContain("stdin");
+    const { file } = await chatFiles(home, "gpu1");
     expect(file("/etc/infernus/apps/chat.env")!.mode).toBe("0600");
     expect(file("/etc/infernus/apps/chat.probe.json")!.mode).toBe("0600");
-    expect((await resolve(result.apps.chat.snippet)).value).toBe("OPEN_WEBUI_URL=http://10.66.0.1:3080\n# open it from a WireGuard client; the first account made there is the admin, and no one can sign up after it\n");
+    expect((await resolve(result.apps.chat.snippet)).value).toBe("OPEN_WEBUI_URL=http://10.66.0.135:3080\n# open it from a WireGuard client; the first account made there is the admin, and no one can sign up after it\n");
   });
 
   it("trusts the private CA through one bundle of the host's roots and the CA for each of its Python clients, or with a domain pins the public name instead", async () => {
-    const { unit, file } = await chatFiles(home, "edge");
+    const { unit, file } = await chatFiles(home, "gpu1");
     for (const name of ["AIOHTTP_CLIENT_SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"]) expect(unit[name], name).toBe("/etc/infernus/apps/ca-bundle.crt");
     expect(file("/etc/infernus/apps/gateway-ca.crt")).toBeDefined();
     const named = clone(singapore);
@@ -94,11 +94,39 @@ describe("Open WebUI under mocks", () => {
   });
 
   it("keeps its data on the state dataset where its host has pools (snapshots, the backup pool, offsite)", async () => {
-    const { files } = await renderStack("singapore");
-    const unit = String(files.get("hosts/gpu1/etc/systemd/system/infernus-chat.service"));
-    expect(unit).toMatch(/RequiresMountsFor=\/srv\/state\/chat\n/);
-    expect(unit).toContain("--volume /srv/state/chat:/app/backend/data");
-    expect(unit).toContain("Requires=infernus-search-searxng.service");
+    for (const stack of ["home", "singapore"]) {
+      const { files } = await renderStack(stack);
+      const unit = String(files.get("hosts/gpu1/etc/systemd/system/infernus-chat.service"));
+      expect(unit, stack).toMatch(/RequiresMountsFor=\/srv\/state\/chat\n/);
+      expect(unit, stack).toContain("--volume /srv/state/chat:/app/backend/data");
+    }
+  });
+
+  it("searches with the SearxNG of the Perplexica on its host, installed before it, or with one of its own on loopback", async () => {
+    const { result } = await runEstate(singapore);
+    const gpu1 = result.servers.gpu1.host.steps.map((s) => s.name);
+    expect(gpu1.indexOf("app-search")).toBeLessThan(gpu1.indexOf("app-chat"));
+    const beside = await chatFiles(singapore, "gpu1");
+    expect(beside.file("/etc/systemd/system/infernus-chat.service")!.content).toContain("Requires=infernus-search-searxng.service");
+    expect(beside.file("/etc/systemd/system/infernus-chat-searxng.service")).toBeUndefined();
+    const alone = await chatFiles(home, "gpu1");
+    expect(alone.file("/etc/systemd/system/infernus-chat.service")!.content).toContain("Requires=infernus-chat-searxng.service");
+    expect(alone.file("/etc/systemd/system/infernus-chat-searxng.service")!.content).toContain("--env GRANIAN_HOST=127.0.0.1");
+    expect(alone.file("/etc/infernus/apps/chat.searxng.env")!.mode).toBe("0600");
+    expect(alone.unit.SEARXNG_QUERY_URL).toBe("http://127.0.0.1:8888/search?q=<query>");
+    // A second Open WebUI there searches with the first one's.
+    const two = clone(home);
+    two.apiKeys.push({ name: "family" });
+    two.apps.push({ name: "family", kind: "open-webui", host: "gpu1", port: 3081, chatModel: "gpt-oss-120b", embeddingModel: "qwen3-embedding-8b" });
+    const second = await runEstate(two);
+    const familyFiles = (await resolve(second.result.servers.gpu1.host.steps.find((s) => s.name === "app-family")!.files)).value;
+    expect(familyFiles.find((f) => f.path === "/etc/systemd/system/infernus-family.service")!.content).toContain("Requires=infernus-chat-searxng.service");
+    expect(familyFiles.find((f) => f.path === "/etc/systemd/system/infernus-family-searxng.service")).toBeUndefined();
+    const off = clone(home);
+    off.apps.find((a: { name: string }) => a.name === "chat").webSearch = false;
+    const without = await chatFiles(off, "gpu1");
+    expect(without.unit.ENABLE_WEB_SEARCH).toBe("false");
+    expect(without.file("/etc/systemd/system/infernus-chat-searxng.service")).toBeUndefined();
   });
 
   it("reranks what it finds with a reranker the servers serve, through the gateway's /v1/rerank", async () => {
@@ -124,18 +152,14 @@ describe("invalid Open WebUI configs", () => {
     ["a vector store that is no Qdrant", (c) => (c.apps[chatAt(c)].vectorStore = "search"), /^apps\[2\]\.vectorStore: no Qdrant app has that name; the Qdrant apps: memory$/],
     ["a reranker that is a chat model", (c) => (c.apps[chatAt(c)].rerankModel = "gpt-oss-120b"), /^apps\[2\]\.rerankModel: a chat model; no server serves a rerank model yet/],
     ["an embedding model no server serves", (c) => (c.apps[chatAt(c)].embeddingModel = "bge-m3"), /^apps\[2\]\.embeddingModel: no server serves it; the embedding models served: qwen3-embedding-8b/],
-    ["web search on a host without Perplexica", (c) => (c.apps[chatAt(c)].host = "gpu1"), /^apps\[2\]\.webSearch: Open WebUI searches the web through the SearxNG of a Perplexica app on its host, and gpu1 runs none/],
     ["its API key missing", (c) => (c.apiKeys = c.apiKeys.filter((k: { name: string }) => k.name !== "chat")), /^apps\[2\]\.name: the app calls the gateway with the API key chat: add \{ name: chat \} to infernus:apiKeys$/],
   ])("refuses %s", (_what, edit, message) => {
     expect(messages(edit).some((m) => message.test(m)), messages(edit).join("\n")).toBe(true);
   });
 
-  it("takes web search off where asked, and a named vector store", () => {
-    expect(
-      messages((c) => {
-        Object.assign(c.apps[chatAt(c)], { host: "gpu1", webSearch: false, vectorStore: "memory", port: 3081 });
-      }),
-    ).toEqual([]);
+  it("takes a named vector store, web search off, and a host beside Perplexica", () => {
+    expect(messages((c) => Object.assign(c.apps[chatAt(c)], { webSearch: false, vectorStore: "memory", port: 3081 }))).toEqual([]);
+    expect(messages((c) => Object.assign(c.apps[chatAt(c)], { host: "edge" }))).toEqual([]);
   });
 });
 
@@ -156,9 +180,9 @@ describe("Open WebUI's calls against the rendered gateway on real nginx, a Qdran
 
   beforeAll(async () => {
     const { files } = await renderStack("home");
-    const edge = (p: string) => String(files.get(`hosts/edge${p}`));
-    const unit = unitEnv(edge("/etc/systemd/system/infernus-chat.service"));
-    const secrets = envFile(edge("/etc/infernus/apps/chat.env"));
+    const gpu1 = (p: string) => String(files.get(`hosts/gpu1${p}`));
+    const unit = unitEnv(gpu1("/etc/systemd/system/infernus-chat.service"));
+    const secrets = envFile(gpu1("/etc/infernus/apps/chat.env"));
     backend = await startBackend({ chunks: 1, cadenceMs: 1, models: ["gpt-oss-120b", "qwen3-embedding-8b"] });
     const apiKeys: ApiKeyConfig[] = [{ name: "chat", requestsPerMinute: 300, burst: 50, rotation: 0 }];
     gateway = startGateway({ gateway: { port: 18463, upstreamPort: 0, maxRequestMiB: 1, generationTimeoutSeconds: 60, maxStreams: 64 }, apiKeys, keys: { chat: secrets.OPENAI_API_KEY }, upstreams: [`127.0.0.1:${backend.port}`] });
@@ -188,7 +212,7 @@ describe("Open WebUI's calls against the rendered gateway on real nginx, a Qdran
       writeFileSync(path.join(stubs, name), `#!/bin/sh\n${body}\n`);
       chmodSync(path.join(stubs, name), 0o755);
     }
-    const step = String(files.get([...files.keys()].find((f) => /^steps\/edge\/\d+-app-chat\.sh$/.test(f))!));
+    const step = String(files.get([...files.keys()].find((f) => /^steps\/gpu1\/\d+-app-chat\.sh$/.test(f))!));
     const param = (name: string) => step.match(new RegExp(`^export ${name}='([^']*)'$`, "m"))![1];
     await run("bash", [path.join(__dirname, "../../assets/apps/app.sh")], {
       timeout: 30_000,

@@ -87,7 +87,7 @@ describe("the edge's steps", () => {
     const { result } = await runEstate(singapore);
     expect(result.edge.host.steps.map((s) => s.name)).toEqual(["cloud-init", "wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "monitoring", "grafana", "self-check"]);
     const { result: atHome } = await runEstate(home);
-    expect(atHome.edge.host.steps.map((s) => s.name)).toEqual(["wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "app-search", "app-chat", "app-n8n", "monitoring", "grafana", "self-check"]);
+    expect(atHome.edge.host.steps.map((s) => s.name)).toEqual(["wireguard", "gateway", "hardening", "firewall", "firewall-confirm", "exporters", "app-search", "app-n8n", "monitoring", "grafana", "self-check"]);
   });
 
   it("re-run the firewall confirmation whenever the firewall changes, and only then", async () => {
