@@ -6,7 +6,7 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as QRCode from "qrcode";
-import { deviceFiles, userFiles, type DeployedOutputs } from "../components/clients/files";
+import { appFiles, deviceFiles, userFiles, type DeployedOutputs } from "../components/clients/files";
 
 /**
  * Writes every file 0600 in folders 0700 below `dir` (made 0700 too), each made anew (never through
@@ -31,7 +31,7 @@ export async function writeClients(outputs: DeployedOutputs, dir: string, termin
     put(file.path.replace(/\.conf$/, ".png"), await QRCode.toBuffer(file.content, { type: "png", errorCorrectionLevel: "M", margin: 2, scale: 6 }));
     if (terminal) terminal(path.basename(file.path, ".conf"), await QRCode.toString(file.content, { type: "terminal", small: true, errorCorrectionLevel: "M" }));
   }
-  for (const file of userFiles(outputs, root)) put(file.path, file.content);
+  for (const file of [...appFiles(outputs), ...userFiles(outputs, root)]) put(file.path, file.content);
   for (const stale of filesBelow(root).filter((f) => !written.includes(f))) rmSync(path.join(root, stale));
   return written;
 }

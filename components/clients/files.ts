@@ -20,6 +20,8 @@ export interface DeployedOutputs {
   readonly clientConfigs: Readonly<Record<string, string>>;
   /** Per server, each name it serves with its kind (chat, embedding, rerank). */
   readonly serving: Readonly<Record<string, { readonly kinds: Readonly<Record<string, string>> }>>;
+  /** Per app, the lines a client needs: its URL on the tunnel (and Qdrant's key). */
+  readonly appSnippets?: Readonly<Record<string, string>>;
 }
 
 export interface ClientFile {
@@ -39,6 +41,13 @@ function servedOf(outputs: DeployedOutputs, kind: string): string[] {
 /** Each device's wg-quick file. */
 export function deviceFiles(outputs: DeployedOutputs): ClientFile[] {
   return Object.entries(outputs.clientConfigs).map(([device, config]) => ({ path: `wireguard/${device}.conf`, content: config }));
+}
+
+/** The apps' URLs on the tunnel, for any device that has joined it (the chat app's for the phone), and Qdrant's key. */
+export function appFiles(outputs: DeployedOutputs): ClientFile[] {
+  const snippets = Object.entries(outputs.appSnippets ?? {});
+  if (snippets.length === 0) return [];
+  return [{ path: "apps.env", content: [CLIENT_HEADER, ...snippets.map(([app, snippet]) => `# ${app}\n${snippet.trimEnd()}`), ""].join("\n") }];
 }
 
 /** For each API user, the tools' settings in a folder of the user's name. */

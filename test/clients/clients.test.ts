@@ -17,7 +17,7 @@ import jsQR from "jsqr";
 import { PNG } from "pngjs";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { renderN8nCredential } from "../../components/apps/files";
-import { renderCline, renderContinue, renderCurl, renderEnv, renderObsidianCopilot, type DeployedOutputs } from "../../components/clients/files";
+import { CLIENT_HEADER, renderCline, renderContinue, renderCurl, renderEnv, renderObsidianCopilot, type DeployedOutputs } from "../../components/clients/files";
 import { filesBelow, writeClients } from "../../clients/main";
 import { resolve, runUnderMocks } from "../../render/runtime";
 import { pulumiConfig, secretKeysOf, tool } from "../helpers";
@@ -46,10 +46,19 @@ describe("npm run clients from the deployed stack's outputs", () => {
     const expected = [
       ...["laptop", "minipc", "phone"].flatMap((d) => [`wireguard/${d}.conf`, `wireguard/${d}.png`]),
       "ca.crt",
+      "apps.env",
       ...users.flatMap((u) => ["env.sh", "curl.sh", "continue.yaml", "cline.sh", "obsidian-copilot.json", "n8n-credential.json"].map((f) => `${u}/${f}`)),
     ].sort();
     expect(filesBelow(dir)).toEqual(expected);
     expect([...written].sort()).toEqual(expected);
+  });
+
+  it("lists every app's URL on the tunnel, the chat app's for the phone among them, and Qdrant's key", () => {
+    const apps = readFileSync(path.join(dir, "apps.env"), "utf8");
+    expect(apps.split("\n")[0]).toBe(CLIENT_HEADER);
+    for (const [app, snippet] of Object.entries(outputs.appSnippets!)) expect(apps, app).toContain(`# ${app}\n${snippet.trimEnd()}\n`);
+    expect(apps).toContain("OPEN_WEBUI_URL=http://10.66.0.135:3080\n");
+    expect(apps).toMatch(/^QDRANT_API_KEY=[A-Za-z0-9]{40}$/m);
   });
 
   it("lets only the user read them: files 0600, folders 0700", () => {
