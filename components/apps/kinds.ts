@@ -265,7 +265,7 @@ export function openWebuiParts(ctx: AppContext<"open-webui">): AppParts {
   const store = ctx.vectorStore!;
   const trust = gatewayTrust(gateway, "python");
   const rerank = app.rerankModel;
-  // The SearxNG of the Perplexica on its host, or one of its own.
+  // The SearxNG its host already runs for another app (placement.ts: searxngOwner), or one of its own.
   const ownSearxng = app.webSearch && !ctx.searxngUnit ? searxngParts(ctx) : undefined;
   const searxng = ctx.searxngUnit ?? ownSearxng?.unit;
   const env: Record<string, pulumi.Input<string>> = {
