@@ -33,6 +33,7 @@ describe("the GPU server", () => {
       "ups",
       "exporters",
       "app-memory",
+      "app-chat",
     ]);
   });
 
