@@ -7,7 +7,7 @@ import * as random from "@pulumi/random";
 import { App } from "./apps/app";
 import { APP_CATALOGUE, gatewayKeyOf } from "./apps/catalogue";
 import { PROBE_INTERVAL_SECONDS, searxngUnit } from "./apps/files";
-import { appDataDir, appOpenings, searxngOwner, webhookRoutes } from "./apps/placement";
+import { appDataDir, appOpenings, searxngOwner, vectorStoreOf, webhookRoutes } from "./apps/placement";
 import { CHECK_KEY_NAME } from "./check/files";
 import { SelfCheck } from "./check/selfCheck";
 import { peerRequests } from "./config/checks";
@@ -263,7 +263,7 @@ export class Estate extends pulumi.ComponentResource {
             s.models.flatMap((m) => [{ name: m.name, server: s.name, kind: modelSpecOf(m).kind }, ...m.loras.map((l) => ({ name: l.name, server: s.name, kind: "chat", base: m.name }))]),
           ),
           edge: edge.name,
-          // A finding may be two probes old: the timer's last run, and one that is late.
+          // A finding may miss two of the timer's runs before it counts as stale.
           apps: Object.values(this.apps).map((app) => ({ name: app.name, host: app.host, healthUrl: app.healthUrl, probeMaxAgeSeconds: app.probed ? 3 * PROBE_INTERVAL_SECONDS : undefined })),
           lanGateway: lanGateway && lanUrls && { server: lanGateway.server.name, healthUrl: lanUrls.probe.healthUrl },
         })),
@@ -288,8 +288,9 @@ export class Estate extends pulumi.ComponentResource {
   }
 
   /**
-   * Each app on its host, after that host's own steps, the vector stores and searches first. An app that calls the models calls the LAN gateway on the same machine (it answers
-   * with the internet down), else the edge's through the tunnel, with its own key.
+   * Each app on its host, after that host's own steps, the vector stores and searches first. An
+   * app that calls the models calls the LAN gateway on the same machine (it answers with the
+   * internet down), else the edge's through the tunnel, with its own key.
    */
   private placeApps(name: string, config: EstateConfig, edgeAddress: string, addressOf: (peer: string) => string, lanGateway?: LanGatewayPlace): Record<string, App> {
     const domain = config.edge.domain;
@@ -304,7 +305,7 @@ export class Estate extends pulumi.ComponentResource {
     const ordered = [...config.apps].sort((a, b) => first(a) - first(b));
     for (const app of ordered) {
       const callsModels = APP_CATALOGUE[app.kind].runtime !== undefined;
-      const store = app.kind === "open-webui" ? placed[app.vectorStore ?? config.apps.find((a) => a.kind === "qdrant")!.name] : undefined;
+      const store = app.kind === "open-webui" ? placed[vectorStoreOf(config.apps, app)!] : undefined;
       const search = app.kind === "open-webui" && app.webSearch ? searxngOwner(config, app.host) : undefined;
       placed[app.name] = new App(
         `${name}-app-${app.name}`,

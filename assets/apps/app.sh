@@ -24,10 +24,8 @@ apt_install podman curl ca-certificates ${needs_jq:+jq}
 
 if [[ -n $CA_BUNDLE ]]; then
   # Python takes one file of roots: the host's (kept current by its ca-certificates) and the gateway's CA.
-  bundle=$INFERNUS_ROOT$CA_BUNDLE
-  cat "$INFERNUS_ROOT/etc/ssl/certs/ca-certificates.crt" "$INFERNUS_ROOT${GATEWAY_CA:?CA_BUNDLE needs GATEWAY_CA}" >"$bundle.infernus"
-  chmod 0644 "$bundle.infernus"
-  if cmp -s "$bundle.infernus" "$bundle"; then rm -f "$bundle.infernus"; else mv -f "$bundle.infernus" "$bundle" && INFERNUS_WRITTEN+=("$CA_BUNDLE"); fi
+  # Not a pipe into install_file: in a subshell, what it records as written would be lost.
+  install_file "$CA_BUNDLE" 0644 < <(cat "$INFERNUS_ROOT/etc/ssl/certs/ca-certificates.crt" "$INFERNUS_ROOT${GATEWAY_CA:?CA_BUNDLE needs GATEWAY_CA}" | base64)
 fi
 
 data=$INFERNUS_ROOT$DATA_DIR
@@ -69,16 +67,16 @@ for unit in $UNITS; do
   if ((new_images)); then systemctl restart "$unit"; else restart_if "$unit"; fi
 done
 
+# The app's own unit comes last, after the ones it needs (its SearxNG).
+main=${UNITS##* }
 deadline=$((SECONDS + HEALTH_SECONDS))
 until curl --fail --silent --max-time 5 --output /dev/null "$HEALTH"; do
   if ((SECONDS >= deadline)); then
-    last=${UNITS##* }
-    refuse "$HEALTH did not answer within ${HEALTH_SECONDS}s after ${last} started; see journalctl -u $last -n 50"
+    refuse "$HEALTH did not answer within ${HEALTH_SECONDS}s after ${main} started; see journalctl -u $main -n 50"
   fi
   sleep 3
 done
-log "${UNITS##* } answers at $HEALTH"
-main=${UNITS##* }
+log "$main answers at $HEALTH"
 
 if [[ -n $N8N_CREDENTIAL ]]; then
   # n8n's own CLI in the running container, as n8n's docs do it; the file reaches it on stdin and

@@ -2,6 +2,8 @@
 import type { AppConfig } from "../config/schema";
 
 export type AppKind = AppConfig["kind"];
+/** What an app that calls the gateway runs in its container: whose trust store it has. */
+export type AppRuntime = "node" | "python";
 
 export interface AppSpec {
   /** The image, pinned to a release (the stack's `image` overrides it). */
@@ -19,7 +21,7 @@ export interface AppSpec {
   /** Keeps data that cannot be downloaded again, so it must live on the RAG dataset. */
   readonly ragStore: boolean;
   /** How the container calls the gateway (whose trust store it needs), for an app that does. */
-  readonly runtime?: "node" | "python";
+  readonly runtime?: AppRuntime;
   /**
    * The app's own paths that take webhooks, where the stack lets the internet send them: n8n's
    * production, test (only while the editor listens) and waiting (Wait nodes) webhooks.

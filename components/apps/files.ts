@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { HEADER, renderYaml } from "../header";
+import type { AppRuntime } from "./catalogue";
 
 export const APP_PATHS = {
   dir: "/etc/infernus/apps",
@@ -16,8 +17,6 @@ export const APP_PATHS = {
   probeScript: "/usr/local/sbin/infernus-app-probe",
   probeService: "/etc/systemd/system/infernus-app-probe@.service",
   probeTimer: "/etc/systemd/system/infernus-app-probe@.timer",
-  /** Where infernus-app-probe writes what it found, for node_exporter (the self-check and Prometheus read it). */
-  probeMetrics: (app: string) => `/var/lib/node_exporter/textfile/infernus_app_${app}.prom`,
 } as const;
 
 export const probeConf = (app: string) => `${APP_PATHS.dir}/${app}.probe.json`;
@@ -26,10 +25,10 @@ export const unitPath = (unit: string) => `/etc/systemd/system/${unit}.service`;
 
 /** An app's main unit and container. */
 export const appUnit = (app: string) => `infernus-${app}`;
-/** The SearxNG of a Perplexica app, which an Open WebUI on the same host searches with too. */
-export const searxngUnit = (perplexica: string) => `${appUnit(perplexica)}-searxng`;
+/** The SearxNG an app runs (a Perplexica, or an Open WebUI on a host without one), which the host's other searching apps use too. */
+export const searxngUnit = (app: string) => `${appUnit(app)}-searxng`;
 
-/** SearxNG for Perplexica: loopback only, so nothing but Perplexica on that host reaches it. */
+/** SearxNG, one per host: loopback only, so nothing but the apps on that host reach it. */
 export const SEARXNG = { image: "docker.io/searxng/searxng:2026.9.13-e61d09756", listen: "127.0.0.1:8888" } as const;
 
 export interface Container {
@@ -156,7 +155,7 @@ export function renderPerplexicaProvider(p: PerplexicaProvider): string {
  * What infernus-app-probe asks for one app (0600: it holds the app's key): from inside the
  * container, with the container's own trust store, the gateway's model list with the app's key.
  */
-export function renderProbeConf(p: { unit: string; runtime: "node" | "python"; baseUrl: string; key: string; models: readonly string[] }): string {
+export function renderProbeConf(p: { unit: string; runtime: AppRuntime; baseUrl: string; key: string; models: readonly string[] }): string {
   return `${JSON.stringify({ unit: p.unit, runtime: p.runtime, baseUrl: p.baseUrl, key: p.key, models: [...p.models].sort() }, null, 2)}\n`;
 }
 

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AppConfig } from "../config/schema";
 import { webhookPrefix } from "../gateway/nginx";
 import type { StepFile } from "../host/remoteHost";
-import { APP_CATALOGUE, gatewayKeyOf, type AppSpec } from "./catalogue";
+import { APP_CATALOGUE, gatewayKeyOf, type AppRuntime, type AppSpec } from "./catalogue";
 import {
   APP_PATHS,
   probeConf,
@@ -65,7 +65,7 @@ export interface AppContext<K extends AppConfig["kind"] = AppConfig["kind"]> {
   secret(what: string, length?: number): pulumi.Output<string>;
   readonly gateway?: GatewayAccess;
   readonly vectorStore?: VectorStoreAccess;
-  /** The SearxNG unit on the host (a Perplexica's), for an app that searches the web. */
+  /** The SearxNG unit its host already runs for another app (placement.ts: searxngOwner); absent, an Open WebUI runs its own. */
   readonly searxngUnit?: string;
 }
 
@@ -95,13 +95,7 @@ const mainContainer = <K extends AppConfig["kind"]>(ctx: AppContext<K>, rest: Pi
 
 const secretEnvFile = (env: pulumi.Input<Record<string, pulumi.Input<string>>>) => pulumi.secret(pulumi.output(env).apply(renderEnvFile));
 
-/**
- * What a container needs to trust the gateway: the public name pinned to the gateway's tunnel
- * address, or the private CA. Node adds NODE_EXTRA_CA_CERTS to its own roots; Python's libraries
- * each take one file that replaces theirs (Open WebUI's env.py builds aiohttp's context from
- * AIOHTTP_CLIENT_SSL_CERT_FILE, requests reads REQUESTS_CA_BUNDLE, httpx and ssl SSL_CERT_FILE),
- * so they get the host's roots and the CA in one bundle, which app.sh makes.
- */
+/** The files, environment, mounts and app.sh parameters that let a container trust the gateway. */
 export interface GatewayTrust {
   readonly files: StepFile[];
   readonly env: Record<string, string>;
@@ -109,7 +103,14 @@ export interface GatewayTrust {
   readonly params: Record<string, string>;
 }
 
-export function gatewayTrust(gateway: GatewayAccess, runtime: "node" | "python"): GatewayTrust {
+/**
+ * What a container needs to trust the gateway: nothing with a public certificate (its name is
+ * pinned by `hosts`), else the private CA. Node adds NODE_EXTRA_CA_CERTS to its own roots; Python's
+ * libraries each take one file that replaces theirs (Open WebUI's env.py builds aiohttp's context
+ * from AIOHTTP_CLIENT_SSL_CERT_FILE, requests reads REQUESTS_CA_BUNDLE, httpx and ssl SSL_CERT_FILE),
+ * so they get the host's roots and the CA in one bundle, which app.sh makes.
+ */
+export function gatewayTrust(gateway: GatewayAccess, runtime: AppRuntime): GatewayTrust {
   if (!gateway.caCertificate) return { files: [], env: {}, volumes: [], params: {} };
   const files: StepFile[] = [{ path: APP_PATHS.gatewayCa, mode: "0644", content: gateway.caCertificate }];
   if (runtime === "node") return { files, env: { NODE_EXTRA_CA_CERTS: APP_PATHS.gatewayCa }, volumes: [`${APP_PATHS.gatewayCa}:${APP_PATHS.gatewayCa}:ro`], params: {} };

@@ -36,6 +36,12 @@ export function webhookRoutes(config: EstateConfig, addressOf: (host: string) =>
   );
 }
 
+/** Open WebUI's Qdrant: the one it names, or the estate's only one (the config checks refuse anything else). */
+export function vectorStoreOf(apps: EstateConfig["apps"], app: Extract<AppConfig, { kind: "open-webui" }>): string | undefined {
+  const stores = apps.filter((a) => a.kind === "qdrant").map((a) => a.name);
+  return app.vectorStore ?? (stores.length === 1 ? stores[0] : undefined);
+}
+
 /**
  * The app whose SearxNG serves a host's web searches: its Perplexica, else its first Open WebUI
  * that searches (which then runs one of its own); the others on the host use that one.

@@ -6,6 +6,7 @@ import { servingPlan } from "../serving/plan";
 import { CHECK_KEY_NAME } from "../check/files";
 import { APP_CATALOGUE, appPort, gatewayKeyOf } from "../apps/catalogue";
 import { SEARXNG } from "../apps/files";
+import { vectorStoreOf } from "../apps/placement";
 import type { ModelKind } from "../serving/catalogue";
 import { article, modelProblems, modelSpecOf } from "../serving/models";
 import { PORTS } from "../monitoring/files";
@@ -242,7 +243,7 @@ function appChecks(config: AppInputs): Problem[] {
     }
     if (app.kind === "open-webui") {
       if (app.rerankModel !== undefined) problems.push(...modelUse(app.rerankModel, "rerank", `${at}.rerankModel`, served));
-      problems.push(...vectorStoreProblems(config.apps, app.vectorStore, `${at}.vectorStore`));
+      problems.push(...vectorStoreProblems(config.apps, app, `${at}.vectorStore`));
     }
     if (app.kind === "perplexica") {
       const first = config.apps.findIndex((other) => other.kind === "perplexica" && other.host === app.host);
@@ -267,13 +268,14 @@ function appChecks(config: AppInputs): Problem[] {
   return [...problems, ...taken, ...clashes];
 }
 
-/** Open WebUI's Qdrant: the one named, or the estate's only one. */
-function vectorStoreProblems(apps: EstateConfig["apps"], named: string | undefined, path: string): Problem[] {
+/** Open WebUI's Qdrant (placement.ts: vectorStoreOf) must be one. */
+function vectorStoreProblems(apps: EstateConfig["apps"], app: Extract<EstateConfig["apps"][number], { kind: "open-webui" }>, path: string): Problem[] {
   const stores = apps.filter((a) => a.kind === "qdrant").map((a) => a.name);
-  if (named !== undefined) {
-    return stores.includes(named) ? [] : [{ path, value: named, message: `no Qdrant app has that name; ${stores.length > 0 ? `the Qdrant apps: ${stores.join(", ")}` : "add one ({ name: memory, kind: qdrant, host: <a server with pools> })"}` }];
+  const chosen = vectorStoreOf(apps, app);
+  if (chosen !== undefined && stores.includes(chosen)) return [];
+  if (app.vectorStore !== undefined) {
+    return [{ path, value: app.vectorStore, message: `no Qdrant app has that name; ${stores.length > 0 ? `the Qdrant apps: ${stores.join(", ")}` : "add one ({ name: memory, kind: qdrant, host: <a server with pools> })"}` }];
   }
-  if (stores.length === 1) return [];
   return [
     stores.length === 0
       ? { path, value: undefined, message: "Open WebUI keeps its documents and memories in Qdrant, and the estate runs none: add { name: memory, kind: qdrant, host: <a server with pools> } to infernus:apps" }
