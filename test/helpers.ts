@@ -57,6 +57,15 @@ export function tool(command: string, args: readonly string[], input?: string, t
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * The real Pulumi CLI that toolchain/build.sh built (npm test builds it first; a second call finds
+ * it in the cache at once). Fails, never skips, when it cannot be built.
+ */
+export function pulumiCli(): string {
+  const folder = execFileSync("bash", [path.join(__dirname, "..", "toolchain", "build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  return path.join(folder, "pulumi");
+}
+
 export function toolOutput(command: string, args: readonly string[], input?: string): string {
   return execFileSync(command, args, { input, encoding: "utf8", timeout: 60_000 });
 }
