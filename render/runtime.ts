@@ -76,10 +76,6 @@ const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 /** What the mock provider answers for a new resource: its state, and which outputs in it are stand-ins. */
 export function standIn(type: string, name: string, inputs: Record<string, unknown>): StandIn {
   switch (type) {
-    case "random:index/randomBytes:RandomBytes": {
-      const bytes = seed(generation(name, inputs), "bytes", Number(inputs.length ?? 32));
-      return { state: { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") }, standIns: ["base64", "hex"] };
-    }
     case "random:index/randomPassword:RandomPassword": {
       const length = Number(inputs.length ?? 32);
       const current = generation(name, inputs);

@@ -7,7 +7,7 @@ import * as random from "@pulumi/random";
 import type { TunnelConfig } from "../config/schema";
 import type { RemoteHost, Step, StepFile } from "../host/remoteHost";
 import type { PlannedPeer } from "./addressPlan";
-import { clampPrivateKey, publicKeyOf } from "./keys";
+import { clampPrivateKey, keyMaterial, publicKeyOf } from "./keys";
 import {
   FORWARDING_SYSCTL_PATH,
   natRulesPath,
@@ -55,8 +55,9 @@ export class WireGuard extends pulumi.ComponentResource {
     this.hub = hub.name;
     this.tunnel = args.tunnel;
 
+    // 64 letters and digits: 381 bits, hashed into the key's 256.
     const secretKey = (suffix: string) =>
-      pulumi.secret(new random.RandomBytes(`${name}-${suffix}`, { length: 32 }, { parent: this }).base64);
+      pulumi.secret(new random.RandomPassword(`${name}-${suffix}`, { length: 64, special: false }, { parent: this }).result.apply(keyMaterial));
     const keys = args.peers.map((peer) => {
       const privateKey = pulumi.secret(secretKey(`${peer.name}-key`).apply(clampPrivateKey));
       const presharedKey = peer.role === "edge" ? undefined : secretKey(`${peer.name}-psk`);

@@ -38,7 +38,6 @@ const FORCE_NEW: Readonly<Record<string, readonly string[]>> = {
   "digitalocean:index/spacesKey:SpacesKey": [],
   // terraform-provider-random and -tls: every argument has RequiresReplace.
   "random:index/randomPassword:RandomPassword": ["*"],
-  "random:index/randomBytes:RandomBytes": ["*"],
   "tls:index/privateKey:PrivateKey": ["*"],
   "tls:index/selfSignedCert:SelfSignedCert": ["*"],
   "tls:index/locallySignedCert:LocallySignedCert": ["*"],
