@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # scripts/pulumi.sh, the npm scripts' way into the Pulumi CLI, against a stand-in CLI
-# (fixtures/pulumi-cli) that prompts on a terminal and fails off one as the real CLI does.
+# (fixtures/pulumi-cli) that prompts on a terminal and fails off one as the real CLI does (the real
+# CLI's own decisions are in pulumi-real.bats; it cannot preview or destroy here without the
+# language host and providers, which the module proxy does not serve: toolchain/probe.sh).
 # Each test runs the script from a copy of the project files, so state stays in the test's folder.
 
 bats_require_minimum_version 1.5.0

@@ -9,7 +9,7 @@ setup() {
   script=$root/scripts/status.sh
   export PULUMI_BACKEND_URL=file:///nowhere KEEP=$BATS_TEST_TMPDIR
   stub pulumi 'case "$*" in
-    version) echo v3.265.0 ;;
+    version) echo v3.259.0 ;;
     "stack output --stack home --json edgeSsh") echo "{\"host\":\"192.168.1.40\",\"port\":22,\"user\":\"kirill\",\"hostKey\":\"ssh-ed25519 AAAAedge\"}" ;;
     "stack output --stack singapore --json edgeSsh") echo "{\"host\":\"203.0.113.10\",\"port\":2222,\"user\":\"infernus\"}" ;;
     "config get --stack home infernus:sshPrivateKey") echo "-----BEGIN OPENSSH PRIVATE KEY-----" ;;
