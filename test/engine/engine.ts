@@ -15,6 +15,10 @@
  * - what the program no longer declares is deleted (retainOnDelete: only forgotten); a protected
  *   resource cannot be deleted or replaced;
  * - secret inputs make the outputs of the same name secret, and additionalSecretOutputs too.
+ * It stays while CI cannot run the real engine: the module proxy here serves the Pulumi CLI but not
+ * pulumi-language-nodejs nor the command, random and tls providers (toolchain/probe.sh). Run once
+ * by hand against the real ones (README, "The real engine"), its edit previews agreed; what it
+ * cannot know is what a provider makes an ID of (pulumi-random's RandomBytes: the value itself).
  */
 import * as grpc from "@grpc/grpc-js";
 import { spawn } from "node:child_process";
