@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Asks the Go module proxy which pieces of the real Pulumi toolchain it serves, and prints one line
 # each: served or refused, with the proxy's own answer. Changes nothing; run it by hand when the
-# registry may have changed (toolchain/README.md says what depends on the answer).
+# registry may have changed (README.md, The tests and The real engine, say what depends on the answer).
 #
 # The pieces without tags of their own (the language host, the providers' `provider` modules,
 # llama-swap, whose tags are not semver) can only be asked for as pseudo-versions of their release

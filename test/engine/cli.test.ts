@@ -22,7 +22,7 @@ interface Invocation {
  * The CLI invocations a text shows: `npm run pulumi -- …`, `pulumi.sh run …`, `pulumi …` and
  * `npm run preview|up|refresh|destroy -- [stack] …`, as the command's words and its long flags.
  */
-export function invocations(source: string, text: string): Invocation[] {
+function invocations(source: string, text: string): Invocation[] {
   const found: Invocation[] = [];
   const rest = "((?:(?!npm run)[^\\n`|;)])*)"; // to the end of the command, or the next one quoted inside it
   const pattern = new RegExp(`(?:npm run pulumi --|pulumi\\.sh"? run|\\bpulumi(?=\\s+[a-z]))\\s+${rest}|npm run (preview|up|refresh|destroy) --\\s+${rest}`, "g");
